@@ -1,0 +1,196 @@
+"""Checks, suites and their results.
+
+A *check* is a small function ``fn(solver, game, ctx) -> Outcome`` that states what it
+compares, the expected value and where it comes from, and its tolerance. A *suite*
+groups the checks for one solver role and says on which games each runs. A *case* is
+one (suite, check, game, solver, device) cell: the unit the runner executes, possibly in
+another process, and the unit a `CheckResult` reports.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import InvalidGameError, MFCheckError, SolverError
+
+PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
+#: The solver column of checks that test mfcheck's own kernels and answers.
+HARNESS = "mfcheck"
+#: Default false-failure rate of every stochastic check, per check.
+FALSE_FAILURE_RATE = 1e-4
+
+
+class Budget(str, Enum):
+    QUICK = "quick"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function returns: the comparison and its verdict."""
+
+    passed: bool
+    measured: Any
+    expected: Any
+    tolerance: Any
+    message: str
+    skipped: bool = False
+    artifacts: tuple[str, ...] = ()
+
+    @classmethod
+    def skip(cls, message: str) -> Outcome:
+        return cls(False, None, None, None, message, skipped=True)
+
+
+@dataclass
+class CheckResult:
+    suite: str
+    check: str
+    game: str
+    solver: str
+    device: str
+    status: str
+    measured: Any
+    expected: Any
+    tolerance: Any
+    duration_s: float
+    message: str
+    artifacts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check may use besides the solver and the game."""
+
+    seed: int
+    budget: Budget
+    device: torch.device
+    report_dir: Path | None = None
+
+    def generator(self, salt: int = 0) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + salt)
+
+
+GameFactory = Callable[[torch.device], Any]
+CheckFn = Callable[[Any, Any, Context], Outcome]
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    fn: CheckFn
+    description: str
+    games: Mapping[str, GameFactory] | None
+    needs_solver: bool
+    applies: Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One cell of a run; plain strings, so it crosses process boundaries."""
+
+    suite: str
+    check: str
+    game: str
+    solver: str  # a solver spec ("module:attr[key]"), or HARNESS
+    device: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.suite}::{self.check}[{self.game}|{self.solver}|{self.device}]"
+
+
+class Suite:
+    """A named collection of checks for one solver role (``planner``, ``sampler``, ...)."""
+
+    def __init__(self, name: str, *, role: str, description: str,
+                 reference_solvers: list[str]) -> None:
+        self.name = name
+        self.role = role
+        self.description = description
+        self.reference_solvers = reference_solvers
+        self.checks: dict[str, CheckDef] = {}
+
+    def check(self, name: str, *, games: Mapping[str, GameFactory] | None = None,
+              needs_solver: bool = True, applies: Callable[[Any], bool] = lambda solver: True):
+        """Register ``fn(solver, game, ctx) -> Outcome`` as check ``name`` of this suite.
+
+        ``needs_solver=False`` marks a check of mfcheck itself (solver column ``mfcheck``);
+        ``applies(solver)`` says whether a solver claims what the check tests.
+        """
+        def register(fn: CheckFn) -> CheckFn:
+            doc = (fn.__doc__ or "").strip().splitlines()
+            self.checks[name] = CheckDef(name, fn, doc[0] if doc else name, games,
+                                         needs_solver, applies)
+            return fn
+        return register
+
+    def cases(self, solvers: list[tuple[str, Any]], devices: list[str]) -> list[Case]:
+        """Every (check, game, solver, device) cell for ``solvers`` = [(spec, object)]."""
+        out = []
+        for check in self.checks.values():
+            games = list(check.games) if check.games else ["-"]
+            if check.needs_solver:
+                who = [spec for spec, solver in solvers
+                       if self.accepts(solver) and check.applies(solver)]
+            else:
+                who = [HARNESS]
+            out += [Case(self.name, check.name, g, s, d) for s in who for g in games for d in devices]
+        return out
+
+    def accepts(self, solver: Any) -> bool:
+        from .protocols import role_of
+        return role_of(solver) == self.role
+
+    def run(self, case: Case, solver: Any, ctx: Context) -> CheckResult:
+        """Run one case; every failure of the solver or the game becomes a result, never a raise."""
+        check = self.checks[case.check]
+        start = time.perf_counter()
+        try:
+            game = check.games[case.game](ctx.device) if check.games else None
+        except MFCheckError as exc:
+            return self._result(case, ERROR, start, f"game could not be built: {exc}")
+        try:
+            outcome = check.fn(solver, game, ctx)
+        except SolverError as exc:
+            return self._result(case, ERROR, start, str(exc))
+        except InvalidGameError as exc:
+            return self._result(case, ERROR, start, f"invalid game: {exc}")
+        except Exception as exc:  # a bug in a check: report it with where it happened
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            return self._result(case, ERROR, start, f"check crashed: {type(exc).__name__}: "
+                                f"{exc} ({Path(where.filename).name}:{where.lineno})")
+        status = SKIP if outcome.skipped else PASS if outcome.passed else FAIL
+        return CheckResult(case.suite, case.check, case.game, case.solver, case.device, status,
+                           _plain(outcome.measured), _plain(outcome.expected),
+                           _plain(outcome.tolerance), time.perf_counter() - start,
+                           outcome.message, list(outcome.artifacts))
+
+    @staticmethod
+    def _result(case: Case, status: str, start: float, message: str) -> CheckResult:
+        return CheckResult(case.suite, case.check, case.game, case.solver, case.device, status,
+                           None, None, None, time.perf_counter() - start, message)
+
+
+def _plain(x: Any) -> Any:
+    """JSON-friendly numbers: tensors and numpy scalars become floats or lists."""
+    if isinstance(x, torch.Tensor):
+        return x.item() if x.numel() == 1 else x.tolist()
+    if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
+        return x.item()
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x

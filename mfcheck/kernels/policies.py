@@ -1,0 +1,21 @@
+"""Operations on policies that planners share."""
+
+from __future__ import annotations
+
+import torch
+
+Tensor = torch.Tensor
+
+
+def mix_policies(policies: list[Tensor], mus: list[Tensor], weights: list[float]) -> Tensor:
+    """The policy that reproduces a weighted mixture of populations.
+
+    π(a|s,t) = Σ_i w_i μ_i(s,t) π_i(a|s,t) / Σ_i w_i μ_i(s,t), uniform where no
+    population has mass: fictitious play's average of past best responses (as
+    OpenSpiel's ``MergedPolicy`` computes it) and damped fixed-point iteration's step.
+    ``mus[i]`` has the policy's shape without the action axis.
+    """
+    num = sum(w * mu.unsqueeze(-1) * pi for pi, mu, w in zip(policies, mus, weights))
+    den = sum(w * mu for mu, w in zip(mus, weights)).unsqueeze(-1)
+    uniform = torch.full_like(num, 1.0 / num.shape[-1])
+    return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), uniform)

@@ -1,0 +1,93 @@
+"""The solver protocols: what a third-party solver implements for mfcheck to check it.
+
+MFG planner (role ``"planner"``)::
+
+    class MyPlanner:
+        name = "my-planner"          # optional: the report's solver column
+        temperature = 0.0            # optional: τ > 0 if it targets the entropy-regularised
+                                     # (logit) equilibrium at τ instead of the Nash one
+        convergent = True            # optional: False for methods that are not meant to
+                                     # converge in non-contractive games (pure best response)
+
+        def solve(self, game: mfcheck.FiniteMFG, *, seed: int) -> Iterator[torch.Tensor]:
+            ...                      # yields policies of shape game.policy_shape,
+                                     # on game.device; the harness decides how many to take
+
+A check never reaches inside a solver: it sees only what the protocol returns, and
+validates every yielded object before using it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+from .errors import InvalidPolicyError, SolverError
+from .game import FiniteMFG
+
+
+@runtime_checkable
+class MFGPlanner(Protocol):
+    def solve(self, game: FiniteMFG, *, seed: int) -> Iterator[torch.Tensor]: ...
+
+
+def role_of(solver: Any) -> str | None:
+    """The protocol role a solver object implements, or None."""
+    if callable(getattr(solver, "solve", None)):
+        return "planner"
+    return None
+
+
+def solver_name(solver: Any) -> str:
+    name = getattr(solver, "name", None)
+    return name if isinstance(name, str) else type(solver).__name__
+
+
+def planner_temperature(planner: Any) -> float:
+    return float(getattr(planner, "temperature", 0.0) or 0.0)
+
+
+def planner_convergent(planner: Any) -> bool:
+    return bool(getattr(planner, "convergent", True))
+
+
+def planner_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int
+                     ) -> Iterator[torch.Tensor]:
+    """The first ``iterations`` policies of ``planner`` on ``game``, each validated.
+
+    Anything that breaks the protocol (an exception inside the solver, too few policies,
+    a wrong shape, dtype or device, NaN, a row that is not a distribution) becomes a
+    `SolverError` that says which policy and why.
+    """
+    name = solver_name(planner)
+    try:
+        stream = iter(planner.solve(game, seed=seed))
+    except Exception as exc:
+        raise SolverError(f"{name}.solve raised {type(exc).__name__}: {exc}") from exc
+    for k in itertools.count():
+        if k == iterations:
+            return
+        try:
+            policy = next(stream)
+        except StopIteration:
+            raise SolverError(f"{name} stopped after {k} policies; the check needs "
+                              f"{iterations}") from None
+        except Exception as exc:
+            raise SolverError(f"{name} raised {type(exc).__name__} at iteration {k}: "
+                              f"{exc}") from exc
+        try:
+            yield game.check_policy(policy, what=f"policy #{k} from {name}")
+        except InvalidPolicyError as exc:
+            raise SolverError(f"invalid output: {exc}") from None
+
+
+def last_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int,
+                  keep: int = 1) -> list[torch.Tensor]:
+    """The last ``keep`` of the first ``iterations`` policies (all validated)."""
+    kept: list[torch.Tensor] = []
+    for policy in planner_policies(planner, game, seed=seed, iterations=iterations):
+        kept = (kept + [policy])[-keep:]
+    return kept
