@@ -66,6 +66,14 @@ def _openspiel_traversal(size: int, horizon: int):
     return first_action, seen_before
 
 
+def openspiel_live_update_mask(size: int = 10, horizon: int = 10) -> torch.Tensor:
+    """Where OpenSpiel's MirrorDescent reads values it has already updated this iteration.
+
+    A boolean ``(horizon, size, 3)`` tensor for `mfcheck.reference.OnlineMirrorDescent`.
+    """
+    return torch.tensor(_openspiel_traversal(size, horizon)[1])
+
+
 def crowd_modelling(size: int = 10, horizon: int = 10, *, convention: str = "openspiel",
                     device=None) -> FiniteMFG:
     """OpenSpiel's crowd modelling game as a `FiniteMFG` (see the module docstring)."""

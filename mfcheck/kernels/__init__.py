@@ -4,10 +4,10 @@ Small, pure functions of (game, policy/flow) that every solver and check calls; 
 hot paths that asv tracks. All take and return torch tensors on the game's device.
 """
 
-from .backward import BestResponse, Values, best_response, policy_value
+from .backward import BestResponse, Values, backward_induction, best_response, policy_value
 from .exploitability import exploitability, initial_values
 from .flow import Flow, distribution, stationary_distribution
 from .policies import mix_policies
 
-__all__ = ["BestResponse", "Flow", "Values", "best_response", "distribution", "exploitability",
+__all__ = ["BestResponse", "Flow", "Values", "backward_induction", "best_response", "distribution", "exploitability",
            "initial_values", "mix_policies", "policy_value", "stationary_distribution"]

@@ -59,8 +59,14 @@ def _continuation(game: FiniteMFG, t: int, L: Tensor, v_next: Tensor) -> Tensor:
     return game.discount * torch.einsum("...sap,...p->...sa", game.transition(t, L), v_next)
 
 
-def _backward(game: FiniteMFG, flow: Flow, act, temperature: float):
-    """Backward induction where ``act(t, q) -> (policy_t, v_t)`` picks the action law."""
+def backward_induction(game: FiniteMFG, flow: Flow, act):
+    """Finite-horizon backward induction against a fixed population ``flow``.
+
+    ``act(t, q_t) -> (policy_t or None, v_t)`` turns epoch t's action values into the
+    state values; it is how `policy_value`, `best_response` and planners that build
+    their policy during the sweep share one loop. Returns (policy, v, q), stacked over
+    epochs (policy is None when ``act`` returns none).
+    """
     L = flow.L
     v_next = torch.zeros_like(flow.mu[..., 0, :])
     vs, qs, pis = [], [], []
@@ -81,9 +87,8 @@ def policy_value(game: FiniteMFG, policy: Tensor, flow: Flow, temperature: float
     policy = game.check_policy(policy)
     if game.stationary:
         return _stationary_policy_value(game, policy, flow, temperature)
-    _, v, q = _backward(game, flow,
-                        lambda t, q: (None, _policy_state_value(policy[..., t, :, :], q, temperature)),
-                        temperature)
+    _, v, q = backward_induction(game, flow,
+                        lambda t, q: (None, _policy_state_value(policy[..., t, :, :], q, temperature)))
     return Values(v, q)
 
 
@@ -93,7 +98,7 @@ def best_response(game: FiniteMFG, flow: Flow, temperature: float = 0.0) -> Best
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if game.stationary:
         return _stationary_best_response(game, flow, temperature)
-    pi, v, q = _backward(game, flow, lambda t, q: _optimal(q, temperature), temperature)
+    pi, v, q = backward_induction(game, flow, lambda t, q: _optimal(q, temperature))
     return BestResponse(pi, v, q)
 
 

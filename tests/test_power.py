@@ -1,0 +1,46 @@
+"""Every check has power: each broken planner is caught by some planner-suite check,
+and every reference planner passes every check."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mfcheck import solvers
+from mfcheck.check import FAIL, ERROR, PASS, Budget, Context
+from mfcheck.registry import get_suite
+
+from . import broken_planners
+
+PLANNER_SUITES = ["two-route", "n-route"]
+CTX = Context(seed=0, budget=Budget.QUICK, device=torch.device("cpu"))
+
+
+def _results(spec: str, stop_at_first_failure: bool):
+    solver = solvers.load(spec)
+    for name in PLANNER_SUITES:
+        suite = get_suite(name)
+        for case in suite.cases([(spec, solver)], ["cpu"]):
+            if case.solver != spec:
+                continue
+            result = suite.run(case, solver, CTX)
+            yield result
+            if stop_at_first_failure and result.status in (FAIL, ERROR):
+                return
+
+
+@pytest.mark.parametrize("key", list(broken_planners.BROKEN))
+def test_broken_planner_is_caught(key):
+    spec = f"tests.broken_planners:BROKEN[{key}]"
+    caught = [r for r in _results(spec, stop_at_first_failure=True) if r.status in (FAIL, ERROR)]
+    assert caught, f"no check caught {key}"
+    assert caught[0].message  # the message says which check and by how much
+
+
+@pytest.mark.parametrize("key", list(solvers.load("mfcheck.reference:PLANNERS")))
+def test_reference_planner_passes_every_check(key):
+    spec = f"mfcheck.reference:PLANNERS[{key}]"
+    results = list(_results(spec, stop_at_first_failure=False))
+    assert results, f"no check applies to {key}"
+    bad = [f"{r.check}[{r.game}]: {r.message}" for r in results if r.status != PASS]
+    assert not bad, "\n".join(bad)
