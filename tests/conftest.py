@@ -1,0 +1,31 @@
+"""Shared test configuration: ``--full`` for paper-scale tests, and the device fixture.
+
+Tests that take a ``device`` run on the CPU and, when torch sees one, on CUDA (marked
+``cuda``); on a machine without a GPU the CUDA parameters skip with the reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="also run the paper-scale tests (marked 'full')")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--full"):
+        return
+    skip = pytest.mark.skip(reason="paper-scale: run with --full")
+    for item in items:
+        if "full" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def device(request):
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    return torch.device(request.param)
