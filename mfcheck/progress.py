@@ -82,7 +82,7 @@ _MIN_WIDTH = 6
 def summary_table(results: list[CheckResult], width: int | None = None) -> str:
     """The final table, its widest columns truncated until it fits ``width``."""
     width = width or shutil.get_terminal_size((100, 24)).columns
-    rows = [(r.suite, r.check, r.game, r.solver, r.device, _LABEL[r.status],
+    rows = [(r.suite, r.check, r.game, short_solver(r.solver), r.device, _LABEL[r.status],
              _versus(r)) for r in results]
     widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(_COLUMNS)]
     gap = 2
@@ -95,6 +95,13 @@ def summary_table(results: list[CheckResult], width: int | None = None) -> str:
     out = [fmt(_COLUMNS), fmt(["-" * w for w in widths])]
     out += [fmt(row) for row in rows]
     return "\n".join(out)
+
+
+def short_solver(spec: str) -> str:
+    """``pkg.mod:ATTR[key]`` → ``key``; ``pkg.mod:ATTR`` → ``ATTR`` (the report keeps the spec)."""
+    if spec.endswith("]") and "[" in spec:
+        return spec[spec.rindex("[") + 1:-1]
+    return spec.rpartition(":")[2]
 
 
 def _versus(r: CheckResult) -> str:

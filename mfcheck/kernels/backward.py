@@ -51,7 +51,7 @@ def _optimal(q: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
     if temperature:
         return torch.softmax(q / temperature, -1), temperature * torch.logsumexp(q / temperature, -1)
     greedy = torch.nn.functional.one_hot(q.argmax(-1), q.shape[-1]).to(q.dtype)
-    return greedy, q.max(-1).values
+    return greedy, q.amax(-1)
 
 
 def _continuation(game: FiniteMFG, t: int, L: Tensor, v_next: Tensor) -> Tensor:
