@@ -44,3 +44,17 @@ def test_reference_planner_passes_every_check(key):
     assert results, f"no check applies to {key}"
     bad = [f"{r.check}[{r.game}]: {r.message}" for r in results if r.status != PASS]
     assert not bad, "\n".join(bad)
+
+
+def test_cli_exits_1_on_a_broken_planner_and_says_by_how_much(tmp_path, capsys):
+    import json
+
+    from mfcheck.cli import main
+    code = main(["run", "two-route", "--solver", "tests.broken_planners:SignFlippedCost",
+                 "--device", "cpu", "--jobs", "0", "--report-dir", str(tmp_path)])
+    assert code == 1
+    report = json.loads((tmp_path / "report.json").read_text())
+    failed = [r for r in report["results"] if r["status"] == "fail"]
+    assert failed and all(r["check"] == "reaches-equilibrium" for r in failed)
+    assert all("exploitability is" in r["message"] and "tolerance" in r["message"]
+               for r in failed)
