@@ -1,0 +1,582 @@
+"""``mfcheck bench``: run the performance suites now, side by side with the peers.
+
+    mfcheck bench [--filter REGEX] [--repeat N] [--max-time S] [--device cpu|cuda|all]
+                  [--peers | --no-peers]
+
+1. The asv benchmark classes of ``suites/perf`` (installed as ``mfcheck.suites.perf``),
+   run in this process the way asv runs them: ``setup(*params)``, one warm-up call,
+   then up to ``--repeat`` timed calls (``time.perf_counter``; CUDA synchronised before
+   the clock starts and before it stops), of which the median is reported. ``track_``
+   benchmarks print their value. ``peakmem_`` benchmarks need a fresh process per
+   measurement and are left to asv.
+2. The peers (OpenSpiel, MFGLib), when installed, timed in the same run on the same
+   games against the same mfcheck kernels, with the ratio peer time / mfcheck time
+   (> 1: mfcheck is faster) and the values both computed. A missing peer is skipped
+   with a one-line note.
+
+``--filter`` is a regular expression searched in each benchmark's full name, e.g.
+``bench_kernels.Distribution.time_distribution(small, cpu)`` or
+``peers.openspiel.nash_conv_uniform(python_mfg_crowd_modelling, cpu)``.
+
+Exit codes: 0 everything ran; 1 a benchmark or peer raised; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+import itertools
+import math
+import os
+import platform
+import pkgutil
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+
+from .devices import available_devices
+
+SUITE_PACKAGE = "mfcheck.suites.perf"
+KINDS = ("time_", "track_", "peakmem_")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+# -- machine ----------------------------------------------------------------------------
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_lines() -> list[str]:
+    lines = [f"machine: {platform.node()} ({platform.system()} {platform.machine()}), "
+             f"CPU {cpu_model()}, {os.cpu_count()} logical cores",
+             f"python {platform.python_version()}, torch {torch.__version__} "
+             f"({torch.get_num_threads()} threads), CUDA build: {torch.version.cuda or 'no'}"]
+    if hasattr(os, "getloadavg"):  # other work on the machine makes timings noisy: say so
+        lines[0] += ", load average %.2f %.2f %.2f" % os.getloadavg()
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            lines.append(f"cuda:{i}: {torch.cuda.get_device_name(i)}")
+    else:
+        lines.append("cuda: none (cuda benchmarks are not run)")
+    return lines
+
+
+class OtherLoad:
+    """How much of the machine's CPU time other processes took while we measured.
+
+    Timings on a shared machine are only as good as the machine is quiet: with two
+    cores, one busy neighbour makes torch's two OpenMP threads wait on each other and
+    small kernels run tens of times slower. Linux only (``/proc/stat``); None elsewhere.
+    """
+
+    def __init__(self) -> None:
+        self.start = self._snapshot()
+
+    @staticmethod
+    def _snapshot():
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        t = os.times()
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields) / ticks, idle / ticks, t.user + t.system + t.children_user \
+            + t.children_system
+
+    def fraction(self) -> float | None:
+        end = self._snapshot()
+        if self.start is None or end is None:
+            return None
+        total = end[0] - self.start[0]
+        if total <= 0:
+            return None
+        busy = total - (end[1] - self.start[1])
+        mine = end[2] - self.start[2]
+        return min(max((busy - mine) / total, 0.0), 1.0)
+
+
+# -- timing -----------------------------------------------------------------------------
+
+def synchronize() -> None:
+    """Wait for all queued CUDA work (a no-op without CUDA)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def measure(fn: Callable[[], object], repeat: int, max_time: float,
+            warmup: bool = True) -> list[float]:
+    """Seconds per call of ``fn``: one untimed warm-up, then up to ``repeat`` timed calls,
+    stopping early (after at least one) once ``max_time`` seconds have been spent."""
+    if warmup:
+        synchronize()
+        start = time.perf_counter()
+        fn()
+        synchronize()
+        if time.perf_counter() - start > max_time:  # too slow to warm up and repeat
+            repeat = 1
+    times: list[float] = []
+    spent = 0.0
+    while len(times) < repeat and (not times or spent < max_time):
+        synchronize()
+        start = time.perf_counter()
+        fn()
+        synchronize()
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+    return times
+
+
+def format_seconds(t: float) -> str:
+    if not math.isfinite(t):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if t >= scale:
+            return f"{t / scale:.3g} {unit}"
+    return f"{t / 1e-9:.3g} ns"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
+                               for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    return [line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+
+
+# -- the asv benchmark classes ----------------------------------------------------------
+
+@dataclasses.dataclass
+class Case:
+    """One benchmark method at one combination of parameters."""
+
+    module: str  # short name, e.g. "bench_kernels"
+    cls: type
+    method: str
+    params: tuple
+    param_names: tuple
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}.{self.cls.__name__}.{self.method}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.params))})"
+
+    @property
+    def kind(self) -> str:
+        return self.method.split("_", 1)[0] + "_"
+
+    def device(self) -> str | None:
+        return (str(self.params[self.param_names.index("device")])
+                if "device" in self.param_names else None)
+
+
+def _param_lists(cls) -> tuple[list[list], tuple]:
+    params = getattr(cls, "params", [])
+    if params and not isinstance(params[0], (list, tuple)):
+        params = [params]
+    names = tuple(getattr(cls, "param_names", ())) or tuple(f"param{i + 1}"
+                                                            for i in range(len(params)))
+    return [list(p) for p in params], names
+
+
+def benchmark_modules(package: str = SUITE_PACKAGE) -> list:
+    pkg = importlib.import_module(package)
+    return [importlib.import_module(f"{package}.{info.name}")
+            for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name)
+            if not info.name.startswith("_")]
+
+
+def benchmark_classes(package: str = SUITE_PACKAGE) -> list[tuple[str, type]]:
+    """(short module name, class) of every benchmark class in the suite package."""
+    found = []
+    for module in benchmark_modules(package):
+        short = module.__name__.rsplit(".", 1)[-1]
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and not cls.__name__.startswith("_") \
+                    and benchmark_methods(cls):
+                found.append((short, cls))
+    return found
+
+
+def benchmark_methods(cls) -> list[str]:
+    return sorted(m for m in dir(cls)
+                  if m.startswith(KINDS) and callable(getattr(cls, m)))
+
+
+def cases(package: str = SUITE_PACKAGE) -> list[Case]:
+    out = []
+    for short, cls in benchmark_classes(package):
+        params, names = _param_lists(cls)
+        for method in benchmark_methods(cls):
+            for combo in itertools.product(*params):
+                out.append(Case(short, cls, method, tuple(combo), names))
+    return out
+
+
+@dataclasses.dataclass
+class Outcome:
+    case_name: str
+    status: str  # "ok", "skipped", "error"
+    times: list[float] = dataclasses.field(default_factory=list)
+    value: float | None = None
+    unit: str = ""
+    note: str = ""
+
+
+def run_case(case: Case, repeat: int, max_time: float) -> Outcome:
+    """Set the case up and run it as asv would (see the module docstring)."""
+    obj = case.cls()
+    try:
+        if hasattr(obj, "setup"):
+            obj.setup(*case.params)
+    except NotImplementedError as exc:  # asv's way of skipping a parameter combination
+        return Outcome(case.full_name, "skipped", note=str(exc) or "setup skipped it")
+    method = getattr(obj, case.method)
+    try:
+        if case.kind == "track_":
+            value = method(*case.params)
+            return Outcome(case.full_name, "ok", value=float(value),
+                           unit=getattr(method, "unit", getattr(obj, "unit", "")))
+        times = measure(lambda: method(*case.params), repeat, max_time)
+        return Outcome(case.full_name, "ok", times=times)
+    finally:
+        if hasattr(obj, "teardown"):
+            obj.teardown(*case.params)
+
+
+# -- peers ------------------------------------------------------------------------------
+
+class PeerMissing(Exception):
+    """A peer is not installed: the comparison is skipped with this note."""
+
+
+@dataclasses.dataclass
+class Comparison:
+    """A peer computation and mfcheck's computation of the same figure.
+
+    ``prepare(device)`` does the untimed set-up (imports, game conversion) and returns
+    ``(peer_fn, mfcheck_fn)``; each returns the figure (a float) it computes.
+    """
+
+    name: str
+    what: str
+    prepare: Callable[[str], tuple[Callable[[], float], Callable[[], float]]]
+
+
+def _require(module: str, extra: str):
+    top = module.split(".")[0]
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        try:
+            installed = importlib.util.find_spec(top) is not None
+        except (ValueError, AttributeError):  # e.g. sys.modules[top] is None
+            installed = False
+        if not installed:
+            raise PeerMissing(f"{top} is not installed (pip install 'mfcheck[{extra}]')") from None
+        raise PeerMissing(f"{top} is installed but {module} does not import: "
+                          f"{type(exc).__name__}: {exc}") from None
+
+
+def _openspiel_game(name: str):
+    pyspiel = _require("pyspiel", "openspiel")
+    if name.startswith("python_"):
+        _require("open_spiel.python.mfg.games.crowd_modelling", "openspiel")  # registers it
+    return pyspiel.load_game(name)
+
+
+def _mfcheck_crowd_modelling(device: str):
+    from .games import crowd_modelling
+    return crowd_modelling(device=device)
+
+
+def _nash_conv_uniform(game_name: str):
+    def prepare(device):
+        nash_conv = _require("open_spiel.python.mfg.algorithms.nash_conv", "openspiel")
+        policy_std = _require("open_spiel.python.policy", "openspiel")
+        from .kernels import exploitability
+        os_game = _openspiel_game(game_name)
+        game = _mfcheck_crowd_modelling(device)
+        policy = game.uniform_policy()
+
+        def peer():
+            return nash_conv.NashConv(os_game, policy_std.UniformRandomPolicy(os_game)).nash_conv()
+
+        def mine():
+            return exploitability(game, policy).item()
+        return peer, mine
+    return prepare
+
+
+def _fictitious_play_step(game_name: str):
+    def prepare(device):
+        fictitious_play = _require("open_spiel.python.mfg.algorithms.fictitious_play",
+                                   "openspiel")
+        nash_conv = _require("open_spiel.python.mfg.algorithms.nash_conv", "openspiel")
+        from .kernels import exploitability
+        from .suites.perf.bench_kernels import fictitious_play_step
+        os_game = _openspiel_game(game_name)
+        game = _mfcheck_crowd_modelling(device)
+        uniform = game.uniform_policy()
+        last = {}
+
+        def peer():  # timed: one iteration from the uniform policy
+            fp = fictitious_play.FictitiousPlay(os_game)
+            fp.iteration()
+            last["peer"] = fp
+            return math.nan
+
+        def mine():
+            last["mine"] = fictitious_play_step(game, uniform, 1)
+            return math.nan
+
+        def peer_value():  # untimed: the NashConv of the iterate, to show they agree
+            return nash_conv.NashConv(os_game, last["peer"].get_policy()).nash_conv()
+
+        def mine_value():
+            return exploitability(game, last["mine"]).item()
+        peer.value, mine.value = peer_value, mine_value
+        return peer, mine
+    return prepare
+
+
+def _mfglib_crowd_motion(device):
+    # mfglib 0.3.0 has an import cycle: mfglib.scoring imports only after mfglib.alg.
+    _require("mfglib.alg", "mfglib")
+    mfglib_env = _require("mfglib.env", "mfglib")
+    scoring = _require("mfglib.scoring", "mfglib")
+    try:
+        from .adapters.mfglib import from_mfglib, to_mfglib_policy
+    except ImportError as exc:  # pragma: no cover - the adapter ships with mfcheck
+        raise PeerMissing(f"mfcheck.adapters.mfglib is not importable: {exc}") from None
+    from .kernels import exploitability
+    env = mfglib_env.Environment.crowd_motion()
+    game = from_mfglib(env, device=device)
+    policy = game.uniform_policy()
+    env_policy = to_mfglib_policy(policy, env)
+
+    def peer():
+        return scoring.exploitability_score(env, env_policy)
+
+    def mine():
+        return exploitability(game, policy).item()
+    return peer, mine
+
+
+COMPARISONS = [
+    Comparison("peers.openspiel.nash_conv_uniform(python_mfg_crowd_modelling)",
+               "NashConv of the uniform policy, crowd modelling 10x10 (OpenSpiel Python game)",
+               _nash_conv_uniform("python_mfg_crowd_modelling")),
+    Comparison("peers.openspiel.nash_conv_uniform(mfg_crowd_modelling)",
+               "NashConv of the uniform policy, crowd modelling 10x10 (OpenSpiel C++ game)",
+               _nash_conv_uniform("mfg_crowd_modelling")),
+    Comparison("peers.openspiel.fictitious_play_step(python_mfg_crowd_modelling)",
+               "one fictitious-play iteration, crowd modelling 10x10 (Python game)",
+               _fictitious_play_step("python_mfg_crowd_modelling")),
+    Comparison("peers.openspiel.fictitious_play_step(mfg_crowd_modelling)",
+               "one fictitious-play iteration, crowd modelling 10x10 (C++ game)",
+               _fictitious_play_step("mfg_crowd_modelling")),
+    Comparison("peers.mfglib.exploitability_uniform(crowd_motion)",
+               "exploitability of the uniform policy, MFGLib crowd_motion (20x20, 5 actions, T=3)",
+               _mfglib_crowd_motion),
+]
+
+
+@dataclasses.dataclass
+class PeerOutcome:
+    name: str
+    status: str
+    peer_times: list[float] = dataclasses.field(default_factory=list)
+    mine_times: list[float] = dataclasses.field(default_factory=list)
+    peer_value: float = math.nan
+    mine_value: float = math.nan
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.peer_times) / statistics.median(self.mine_times)
+
+
+def run_comparison(comp: Comparison, device: str, repeat: int, max_time: float) -> PeerOutcome:
+    name = f"{comp.name[:-1]}, {device})"
+    try:
+        peer, mine = comp.prepare(device)
+    except PeerMissing as exc:
+        return PeerOutcome(name, "skipped", note=str(exc))
+    # Each side gets its own warm-up and repeats, back to back, in this process.
+    peer_times = measure(peer, repeat, max_time)
+    mine_times = measure(mine, repeat, max_time)
+    peer_value = getattr(peer, "value", peer)()
+    mine_value = getattr(mine, "value", mine)()
+    return PeerOutcome(name, "ok", peer_times, mine_times, float(peer_value), float(mine_value))
+
+
+# -- command line -----------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mfcheck bench",
+        description="Run mfcheck's performance suites (the asv benchmark classes of "
+                    "suites/perf) now, and the same figures with OpenSpiel and MFGLib side "
+                    "by side, in this process.")
+    p.add_argument("--filter", metavar="REGEX",
+                   help="run only benchmarks whose full name matches, e.g. "
+                        "'Distribution.*small' or 'peers'")
+    p.add_argument("--repeat", type=int, default=5, metavar="N",
+                   help="timed calls per benchmark after one warm-up; the median is "
+                        "reported (default: %(default)s)")
+    p.add_argument("--max-time", type=float, default=10.0, metavar="S",
+                   help="stop repeating a benchmark once it has used this many seconds "
+                        "(at least one timed call; default: %(default)s)")
+    p.add_argument("--device", default="all", choices=["cpu", "cuda", "all"],
+                   help="devices for mfcheck's side (default: all available)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="torch CPU threads (torch.set_num_threads; default: torch's own)")
+    peers = p.add_mutually_exclusive_group()
+    peers.add_argument("--peers", dest="peers", action="store_true", default=None,
+                       help="compare with OpenSpiel and MFGLib (the default when they are "
+                            "installed; a missing peer is skipped with a note)")
+    peers.add_argument("--no-peers", dest="peers", action="store_false",
+                       help="run mfcheck's own benchmarks only")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or bad usage (2), already printed
+        return int(exc.code or 0)
+    if args.repeat < 1:
+        print("mfcheck bench: error: --repeat must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        pattern = re.compile(args.filter) if args.filter else None
+    except re.error as exc:
+        print(f"mfcheck bench: error: --filter {args.filter!r} is not a regular expression: "
+              f"{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    have = available_devices()
+    if args.device == "all":
+        devices = have
+    elif args.device in have:
+        devices = [args.device]
+    else:
+        print(f"mfcheck bench: error: device {args.device!r} was asked for, but torch sees "
+              f"no CUDA device on this machine", file=sys.stderr)
+        return EXIT_USAGE
+    if args.threads is not None:
+        if args.threads < 1:
+            print("mfcheck bench: error: --threads must be at least 1", file=sys.stderr)
+            return EXIT_USAGE
+        torch.set_num_threads(args.threads)
+    selected = lambda name: pattern is None or pattern.search(name)  # noqa: E731
+
+    load = OtherLoad()
+    for line in machine_lines():
+        print(line)
+    print(f"repeats: up to {args.repeat} timed calls after one warm-up, at most "
+          f"{args.max_time:g} s each; median reported")
+    failed = False
+
+    todo = [c for c in cases() if selected(c.full_name)
+            and (c.device() is None or c.device() in devices)]
+    skipped_mem = [c for c in todo if c.kind == "peakmem_"]
+    todo = [c for c in todo if c.kind != "peakmem_"]
+    if todo:
+        print()
+        print("mfcheck kernels (suites/perf)")
+        rows = []
+        for case in todo:
+            try:
+                out = run_case(case, args.repeat, args.max_time)
+            except Exception as exc:  # report and go on
+                out = Outcome(case.full_name, "error", note=f"{type(exc).__name__}: {exc}")
+                failed = True
+            rows.append(_case_row(out))
+            print(f"  {out.case_name}: {rows[-1][1]}", flush=True)
+        print()
+        for line in _table(rows, ["benchmark", "median", "min", "runs"]):
+            print(line)
+    if skipped_mem:
+        print(f"({len(skipped_mem)} peakmem_ benchmarks left to asv: peak memory needs a "
+              f"fresh process per measurement)")
+
+    if args.peers is not False:
+        comps = [c for c in COMPARISONS
+                 if any(selected(f"{c.name[:-1]}, {d})") for d in devices)]
+        if comps:
+            print()
+            print("peers, same process, same run (ratio = peer time / mfcheck time; "
+                  "> 1: mfcheck is faster)")
+            rows, notes = [], []
+            for comp in comps:
+                for device in devices:
+                    if not selected(f"{comp.name[:-1]}, {device})"):
+                        continue
+                    try:
+                        out = run_comparison(comp, device, args.repeat, args.max_time)
+                    except Exception as exc:
+                        out = PeerOutcome(f"{comp.name[:-1]}, {device})", "error",
+                                          note=f"{type(exc).__name__}: {exc}")
+                        failed = True
+                    if out.status != "ok":
+                        notes.append(f"{out.name}: {out.status}: {out.note}")
+                        print(f"  {notes[-1]}", flush=True)
+                        continue
+                    rows.append(_peer_row(out))
+                    print(f"  {out.name}: peer {rows[-1][1]}, mfcheck {rows[-1][2]}, "
+                          f"ratio {rows[-1][3]}", flush=True)
+            if rows:
+                print()
+                for line in _table(rows, ["comparison", "peer", "mfcheck", "ratio",
+                                          "peer value", "mfcheck value", "|diff|"]):
+                    print(line)
+            for note in notes:
+                print(note)
+            for comp in comps:
+                print(f"  {comp.name}: {comp.what}")
+    others = load.fraction()
+    if others is not None:
+        print()
+        print(f"other processes used {others:.0%} of this machine's CPU time during the run"
+              + ("; the timings above are not reliable" if others > 0.1 else ""))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _case_row(out: Outcome) -> list[str]:
+    if out.status != "ok":
+        return [out.case_name, out.status, out.note, ""]
+    if out.value is not None:
+        return [out.case_name, f"{out.value:.6g} {out.unit}".strip(), "(track)", "1"]
+    return [out.case_name, format_seconds(statistics.median(out.times)),
+            format_seconds(min(out.times)), str(len(out.times))]
+
+
+def _peer_row(out: PeerOutcome) -> list[str]:
+    diff = abs(out.peer_value - out.mine_value)
+    return [out.name, format_seconds(statistics.median(out.peer_times)),
+            format_seconds(statistics.median(out.mine_times)), f"{out.ratio:.3g}x",
+            f"{out.peer_value:.10g}", f"{out.mine_value:.10g}", f"{diff:.2g}"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
