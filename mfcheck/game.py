@@ -18,6 +18,7 @@ is caught, with a message naming the game, the tensor, the index and the value.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 import torch
@@ -27,6 +28,10 @@ from .errors import InvalidGameError, InvalidPolicyError
 
 Tensor = torch.Tensor
 GameFunction = Callable[[int, Tensor], Tensor]
+
+#: How many validated transition tensors a game remembers. Static tables (most games
+#: return the same tensor, or a view of it, at every call) are then validated once.
+VALIDATED_MEMORY = 8
 
 #: How far from 1 a probability vector may sum, and how far below 0 an entry may be.
 PROBABILITY_ATOL = {torch.float64: 1e-9, torch.float32: 1e-5}
@@ -105,6 +110,7 @@ class FiniteMFG:
         self._reward = reward
         self._transition = transition
         self.atol = probability_atol(dtype)
+        self._validated: deque[tuple[tuple, Tensor]] = deque(maxlen=VALIDATED_MEMORY)
         check_distribution(mu0, owner=f"game {name!r}", what="mu0", atol=self.atol,
                            error=InvalidGameError)
         # Validate the callables once at construction, against the uniform policy's L.
@@ -150,8 +156,13 @@ class FiniteMFG:
         """``P_t(s' | s, a, L)``, shape ``(..., S, A, S)``."""
         p = self._evaluate(self._transition, "transition", t, L,
                            (self.n_states, self.n_actions, self.n_states))
-        check_distribution(p, owner=f"game {self.name!r}", what=f"transition(t={t})",
-                           atol=self.atol, error=InvalidGameError)
+        # The same storage, layout and version counter means the same, unmodified values:
+        # keeping a reference to each remembered tensor stops its memory being reused.
+        key = (p.data_ptr(), tuple(p.shape), p.stride(), p._version)
+        if not any(key == seen for seen, _ in self._validated):
+            check_distribution(p, owner=f"game {self.name!r}", what=f"transition(t={t})",
+                               atol=self.atol, error=InvalidGameError)
+            self._validated.append((key, p))
         return p
 
     def _evaluate(self, fn: GameFunction, what: str, t: int, L: Tensor,

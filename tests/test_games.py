@@ -274,3 +274,16 @@ def test_mfglib_adapter_without_mfglib_is_a_usage_error(monkeypatch):
     with pytest.raises(UsageError, match="pip install") as exc:
         from_mfglib(object())
     one_line(exc)
+
+
+def test_a_transition_table_modified_in_place_is_validated_again():
+    """Static tables are validated once; an in-place change bumps the version counter."""
+    import mfcheck
+    table = torch.full((2, 2, 2), 0.5, dtype=torch.float64)
+    game = mfcheck.FiniteMFG(torch.tensor([0.5, 0.5], dtype=torch.float64),
+                             lambda t, L: torch.zeros(2, 2, dtype=torch.float64),
+                             lambda t, L: table, n_actions=2, horizon=3, name="mutable")
+    mfcheck.exploitability(game, game.uniform_policy())
+    table[0, 1, 0] = 0.9
+    with pytest.raises(mfcheck.InvalidGameError, match=r"mutable.*transition\(t=0\)\[0, 1\] sums to 1.4"):
+        mfcheck.exploitability(game, game.uniform_policy())
