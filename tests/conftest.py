@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import settings
+
+# Shared CI machines are noisy: a deadline would turn a slow example into a flaky failure.
+settings.register_profile("mfcheck", deadline=None, print_blob=True)
+settings.load_profile("mfcheck")
 
 
 def pytest_addoption(parser):
