@@ -1,0 +1,87 @@
+"""The Ising model on an L×L periodic square lattice, and the sampler protocol.
+
+Spins s_i = ±1, energy E(s) = −J Σ_⟨ij⟩ s_i s_j − h Σ_i s_i (each nearest-neighbour
+pair once, 2N pairs on the torus), magnetisation M = Σ_i s_i; k_B = 1, T = 1/β.
+
+An Ising sampler (role ``"sampler"``)::
+
+    class MySampler:
+        name = "my-sampler"
+        def sample(self, L: int, temperatures, *, coupling: float = 1.0, field: float = 0.0,
+                   sweeps: int, chains: int, seed: int, device="cpu",
+                   start: str = "hot") -> IsingSamples: ...
+
+runs ``chains`` independent chains at each temperature for ``sweeps`` sweeps (one sweep
+= N attempted single-spin updates, or one cluster update for cluster methods, as the
+sampler documents) from a random (``"hot"``) or all-up (``"cold"``) start, and returns
+the energy and magnetisation per spin after every sweep. A sampler may also offer
+``step(spins, beta, coupling, field, generator) -> spins``: one update of a batch of
+configurations, which the suite uses to test stationarity exactly on small lattices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .errors import InvalidGameError, SolverError
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class IsingSamples:
+    """Per-sweep observables: ``energy`` and ``magnetization`` per spin (signed), each of
+    shape ``(n_temperatures, chains, sweeps)``, float64 on any device."""
+
+    energy: Tensor
+    magnetization: Tensor
+
+
+def energy(spins: Tensor, coupling: float = 1.0, field: float = 0.0) -> Tensor:
+    """Total energy of configurations ``(..., L, L)`` of ±1 spins (periodic)."""
+    s = spins.to(torch.float64)
+    bonds = (s * s.roll(1, -1)).sum((-2, -1)) + (s * s.roll(1, -2)).sum((-2, -1))
+    return -coupling * bonds - field * s.sum((-2, -1))
+
+
+def magnetization(spins: Tensor) -> Tensor:
+    """Total magnetisation of configurations ``(..., L, L)``."""
+    return spins.to(torch.float64).sum((-2, -1))
+
+
+def check_parameters(L: int, temperatures, coupling: float, field: float,
+                     *, checkerboard: bool) -> Tensor:
+    """Validate sampler arguments; return the temperatures as a float64 CPU tensor."""
+    if not isinstance(L, int) or L < 2:
+        raise InvalidGameError(f"Ising lattice: L must be an int >= 2, got {L!r}")
+    if checkerboard and L % 2:
+        raise InvalidGameError(f"Ising lattice: a checkerboard update needs an even L (the "
+                               f"periodic {L}x{L} lattice is not bipartite), got L={L}")
+    temps = torch.as_tensor(temperatures, dtype=torch.float64).reshape(-1)
+    for name, value in (("coupling", coupling), ("field", field)):
+        if not torch.isfinite(torch.tensor(float(value))):
+            raise InvalidGameError(f"Ising parameters: {name} = {value!r} is not finite")
+    if temps.numel() == 0 or not torch.isfinite(temps).all() or (temps <= 0).any():
+        raise InvalidGameError(f"Ising parameters: temperatures must be finite and > 0, "
+                               f"got {temps.tolist()}")
+    return temps
+
+
+def check_samples(samples, *, temperatures: int, chains: int, sweeps: int,
+                  sampler: str) -> IsingSamples:
+    """Validate what a sampler returned; raise `SolverError` saying what is wrong."""
+    if not isinstance(samples, IsingSamples):
+        raise SolverError(f"{sampler} returned {type(samples).__name__}, expected IsingSamples")
+    shape = (temperatures, chains, sweeps)
+    for name in ("energy", "magnetization"):
+        x = getattr(samples, name)
+        if not isinstance(x, Tensor) or tuple(x.shape) != shape:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise SolverError(f"{sampler}: {name} has shape {got}, expected {shape}")
+        if not torch.isfinite(x).all():
+            raise SolverError(f"{sampler}: {name} has non-finite values")
+    if (samples.magnetization.abs() > 1 + 1e-12).any():
+        raise SolverError(f"{sampler}: |magnetization per spin| exceeds 1")
+    return samples
