@@ -38,6 +38,8 @@ def role_of(solver: Any) -> str | None:
     """The protocol role a solver object implements, or None."""
     if callable(getattr(solver, "solve", None)):
         return "planner"
+    if callable(getattr(solver, "sample", None)):
+        return "sampler"
     return None
 
 
@@ -91,3 +93,24 @@ def last_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int,
     for policy in planner_policies(planner, game, seed=seed, iterations=iterations):
         kept = (kept + [policy])[-keep:]
     return kept
+
+
+def sampler_samples(sampler: Any, L: int, temperatures, *, sweeps: int, chains: int, seed: int,
+                    device, coupling: float = 1.0, field: float = 0.0, start: str = "hot"):
+    """Run an Ising sampler (see `mfcheck.ising`) and validate what it returns.
+
+    An exception inside the sampler, or output of the wrong type, shape or range, becomes
+    a `SolverError` that says what went wrong.
+    """
+    from .ising import check_samples  # the Ising model is only needed by samplers
+
+    name = solver_name(sampler)
+    temps = torch.as_tensor(temperatures, dtype=torch.float64).reshape(-1)
+    try:
+        samples = sampler.sample(L, temps, coupling=coupling, field=field, sweeps=sweeps,
+                                 chains=chains, seed=seed, device=device, start=start)
+    except Exception as exc:
+        raise SolverError(f"{name}.sample(L={L}, T={[round(t, 4) for t in temps.tolist()]}) "
+                          f"raised {type(exc).__name__}: {exc}") from exc
+    return check_samples(samples, temperatures=temps.numel(), chains=chains, sweeps=sweeps,
+                         sampler=name)
