@@ -16,7 +16,9 @@ runs ``chains`` independent chains at each temperature for ``sweeps`` sweeps (on
 sampler documents) from a random (``"hot"``) or all-up (``"cold"``) start, and returns
 the energy and magnetisation per spin after every sweep. A sampler may also offer
 ``step(spins, beta, coupling, field, generator) -> spins``: one update of a batch of
-configurations, which the suite uses to test stationarity exactly on small lattices.
+configurations, which the suite uses to test stationarity exactly on small lattices; and
+declare ``max_size`` (the largest L it is meant for; checks on larger lattices skip) and
+``supports_field = False`` (checks with h ≠ 0 skip).
 """
 
 from __future__ import annotations

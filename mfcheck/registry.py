@@ -11,6 +11,7 @@ SUITE_MODULES = {
     "two-route": "mfcheck.suites.two_route",
     "n-route": "mfcheck.suites.n_route",
     "openspiel-parity": "mfcheck.suites.openspiel_parity",
+    "ising": "mfcheck.suites.ising",
 }
 
 
