@@ -4,29 +4,18 @@ and every reference planner passes every check."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from mfcheck import solvers
-from mfcheck.check import FAIL, ERROR, PASS, Budget, Context
-from mfcheck.registry import get_suite
+from mfcheck.check import ERROR, FAIL, PASS
 
 from . import broken_planners
+from .power import suite_results
 
 PLANNER_SUITES = ["two-route", "n-route"]
-CTX = Context(seed=0, budget=Budget.QUICK, device=torch.device("cpu"))
 
 
 def _results(spec: str, stop_at_first_failure: bool):
-    solver = solvers.load(spec)
-    for name in PLANNER_SUITES:
-        suite = get_suite(name)
-        for case in suite.cases([(spec, solver)], ["cpu"]):
-            if case.solver != spec:
-                continue
-            result = suite.run(case, solver, CTX)
-            yield result
-            if stop_at_first_failure and result.status in (FAIL, ERROR):
-                return
+    return suite_results(PLANNER_SUITES, spec, stop_at_first_failure=stop_at_first_failure)
 
 
 @pytest.mark.parametrize("key", list(broken_planners.BROKEN))

@@ -5,29 +5,20 @@ and every reference sampler passes every check."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from mfcheck import solvers
-from mfcheck.check import ERROR, FAIL, PASS, SKIP, Budget, Context
-from mfcheck.registry import get_suite
+from mfcheck.check import ERROR, FAIL, PASS, SKIP
 
 from . import broken_samplers
+from .power import suite_results
 
-SUITE = get_suite("ising")
-CTX = Context(seed=0, budget=Budget.QUICK, device=torch.device("cpu"))
 #: The fast exact checks, where the naive control runs (its Python loop is slow elsewhere).
 EXACT_CHECKS = {"energy-histogram-4x4", "stationarity-one-step"}
 
 
 def _results(spec: str, *, checks=None, stop_at_first_failure: bool = False):
-    solver = solvers.load(spec)
-    for case in SUITE.cases([(spec, solver)], ["cpu"]):
-        if case.solver != spec or (checks and case.check not in checks):
-            continue
-        result = SUITE.run(case, solver, CTX)
-        yield result
-        if stop_at_first_failure and result.status in (FAIL, ERROR):
-            return
+    return suite_results(["ising"], spec, checks=checks,
+                         stop_at_first_failure=stop_at_first_failure)
 
 
 @pytest.mark.parametrize("key", list(broken_samplers.BROKEN))

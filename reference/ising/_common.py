@@ -171,3 +171,14 @@ def neighbours(L: int) -> torch.Tensor:
     idx = torch.arange(L * L).reshape(L, L)
     return torch.stack([idx.roll(1, 0), idx.roll(-1, 0), idx.roll(1, 1), idx.roll(-1, 1)],
                        -1).reshape(L * L, 4)
+
+
+class SimulatedSampler:
+    """``sample`` for samplers whose ``simulate`` returns (samples, final spins)."""
+
+    def sample(self, L: int, temperatures, *, coupling: float = 1.0, field: float = 0.0,
+               sweeps: int, chains: int, seed: int, device="cpu",
+               start: str = "hot") -> IsingSamples:
+        """Energy and magnetisation per spin after every sweep, ``(T, chains, sweeps)``."""
+        return self.simulate(L, temperatures, coupling=coupling, field=field, sweeps=sweeps,
+                             chains=chains, seed=seed, device=device, start=start)[0]

@@ -42,7 +42,7 @@ from mfcheck.errors import InvalidGameError
 from mfcheck.ising import IsingSamples, check_parameters
 
 from . import _native
-from ._common import (check_batch, check_coupling, check_run_args, draw_keys,
+from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args, draw_keys,
                       hot_spins_torch, samples_from_sums, thresholds, thresholds_u32,
                       uniform32)
 
@@ -172,7 +172,7 @@ class CheckerboardChains:
                                                      self.L, self.L)
 
 
-class CheckerboardSampler:
+class CheckerboardSampler(SimulatedSampler):
     """A checkerboard single-spin-flip sampler; subclasses set ``name`` and ``rule``
     (flip probability as a function of βΔE, a torch function). See the module docstring.
 
@@ -223,13 +223,6 @@ class CheckerboardSampler:
         samples = samples_from_sums(m, bonds, state.n_temps, chains, L, state.coupling,
                                     state.field)
         return samples, state.spins()
-
-    def sample(self, L: int, temperatures, *, coupling: float = 1.0, field: float = 0.0,
-               sweeps: int, chains: int, seed: int, device="cpu",
-               start: str = "hot") -> IsingSamples:
-        """Energy and magnetisation per spin after every sweep, ``(T, chains, sweeps)``."""
-        return self.simulate(L, temperatures, coupling=coupling, field=field, sweeps=sweeps,
-                             chains=chains, seed=seed, device=device, start=start)[0]
 
     def step(self, spins: torch.Tensor, beta, coupling: float, field: float,
              generator: torch.Generator) -> torch.Tensor:

@@ -7,11 +7,11 @@ import torch
 from mfcheck.devices import resolve_device
 from mfcheck.ising import IsingSamples, check_parameters, energy, magnetization
 
-from ._common import (check_batch, check_coupling, check_run_args,
+from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args,
                       flip_probabilities, metropolis, neighbours)
 
 
-class RandomSiteMetropolis:
+class RandomSiteMetropolis(SimulatedSampler):
     """Random-site single-spin Metropolis: N = L² updates per sweep, each at a uniformly
     random site (with replacement), flipping it with probability min(1, exp(−βΔE)),
     ΔE = 2 s_i (J Σ_nbr s_j + h).
@@ -76,13 +76,6 @@ class RandomSiteMetropolis:
         samples = IsingSamples(energy=e.T.reshape(shape).contiguous(),
                                magnetization=m.T.reshape(shape).contiguous())
         return samples, spins.view(T, chains, L, L)
-
-    def sample(self, L: int, temperatures, *, coupling: float = 1.0, field: float = 0.0,
-               sweeps: int, chains: int, seed: int, device="cpu",
-               start: str = "hot") -> IsingSamples:
-        """Energy and magnetisation per spin after every sweep, ``(T, chains, sweeps)``."""
-        return self.simulate(L, temperatures, coupling=coupling, field=field, sweeps=sweeps,
-                             chains=chains, seed=seed, device=device, start=start)[0]
 
     def step(self, spins: torch.Tensor, beta, coupling: float, field: float,
              generator: torch.Generator) -> torch.Tensor:

@@ -9,7 +9,8 @@ from mfcheck.devices import resolve_device
 from mfcheck.errors import InvalidGameError
 from mfcheck.ising import IsingSamples, check_parameters
 
-from ._common import check_batch, check_coupling, check_run_args, neighbours, samples_from_sums
+from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args, neighbours,
+                      samples_from_sums)
 
 
 def _require_zero_field(field) -> None:
@@ -18,7 +19,7 @@ def _require_zero_field(field) -> None:
                                f"{field!r}; use a single-spin sampler for h != 0")
 
 
-class Wolff:
+class Wolff(SimulatedSampler):
     """Wolff single-cluster updates of the zero-field Ising model (h must be 0).
 
     One update: pick a uniformly random seed site; grow its cluster by adding each
@@ -125,13 +126,6 @@ class Wolff:
         final = torch.from_numpy(spins).reshape(T, chains, L, L)
         return (IsingSamples(samples.energy.to(dev), samples.magnetization.to(dev)),
                 final.to(dev))
-
-    def sample(self, L: int, temperatures, *, coupling: float = 1.0, field: float = 0.0,
-               sweeps: int, chains: int, seed: int, device="cpu",
-               start: str = "hot") -> IsingSamples:
-        """Energy and magnetisation per spin after every sweep, ``(T, chains, sweeps)``."""
-        return self.simulate(L, temperatures, coupling=coupling, field=field, sweeps=sweeps,
-                             chains=chains, seed=seed, device=device, start=start)[0]
 
     def step(self, spins: torch.Tensor, beta, coupling: float, field: float,
              generator: torch.Generator) -> torch.Tensor:
