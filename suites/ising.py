@@ -18,6 +18,7 @@ import torch
 from mfcheck import stats
 from mfcheck.analytic import ising as exact
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
+from mfcheck.errors import SolverError
 from mfcheck.ising import energy, magnetization
 from mfcheck.protocols import sampler_samples, solver_name
 
@@ -142,7 +143,6 @@ def stationarity(sampler, setting: Setting, ctx: Context) -> Outcome:
         out = sampler.step(spins.to(ctx.device), torch.tensor(1.0 / T, dtype=torch.float64,
                            device=ctx.device), 1.0, setting.field, gen)
     except Exception as exc:
-        from mfcheck.errors import SolverError
         raise SolverError(f"{solver_name(sampler)}.step raised {type(exc).__name__}: {exc}") from exc
     E = energy(out.cpu(), 1.0, setting.field).numpy()
     M = magnetization(out.cpu()).numpy()
