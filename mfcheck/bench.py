@@ -332,10 +332,9 @@ def _fictitious_play_step(game_name: str):
                                    "openspiel")
         nash_conv = _require("open_spiel.python.mfg.algorithms.nash_conv", "openspiel")
         from .kernels import exploitability
-        from .suites.perf.bench_kernels import fictitious_play_step
+        from .suites.perf import bench_kernels
         os_game = _openspiel_game(game_name)
         game = _mfcheck_crowd_modelling(device)
-        uniform = game.uniform_policy()
         last = {}
 
         def peer():  # timed: one iteration from the uniform policy
@@ -345,7 +344,7 @@ def _fictitious_play_step(game_name: str):
             return math.nan
 
         def mine():
-            last["mine"] = fictitious_play_step(game, uniform, 1)
+            last["mine"] = bench_kernels.fictitious_play(game, 1)
             return math.nan
 
         def peer_value():  # untimed: the NashConv of the iterate, to show they agree

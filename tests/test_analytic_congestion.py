@@ -7,7 +7,6 @@ never from an earlier run of the functions under test.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

@@ -128,11 +128,13 @@ def test_bench_missing_peer_is_a_one_line_skip(monkeypatch, capsys):
 def test_bench_openspiel_side_by_side(capsys):
     pytest.importorskip("pyspiel")
     importlib.import_module("open_spiel.python.mfg.games.crowd_modelling")
-    code = bench.main(["--filter", r"peers\.openspiel\.nash_conv_uniform\(mfg_crowd",
+    code = bench.main(["--filter",
+                       r"peers\.openspiel\.(nash_conv_uniform|fictitious_play_step)\(mfg_crowd",
                        "--repeat", "1", "--max-time", "1"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "ratio" in out and "2.813536554" in out
+    assert "ratio" in out and "2.813536554" in out and "4.217152796" in out
+    assert "error" not in out, out
 
 
 @pytest.mark.mfglib

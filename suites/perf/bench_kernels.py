@@ -19,11 +19,13 @@ Setup builds games and policies once per process (cached), so it stays cheap.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import torch
 
 from mfcheck.games import crowd_modelling
-from mfcheck.kernels import best_response, distribution, exploitability, mix_policies
+from mfcheck.kernels import best_response, distribution, exploitability
+from mfcheck.reference import FictitiousPlay
 
 #: name -> (size, horizon) of ``crowd_modelling``.
 SIZES = {"small": (10, 10), "large": (100, 100)}
@@ -60,14 +62,11 @@ def random_policies(size: str, device: str, batch: int = BATCH) -> torch.Tensor:
     return torch.softmax(logits, -1).to(g.device)
 
 
-def fictitious_play_step(g, policy: torch.Tensor, k: int) -> torch.Tensor:
-    """One fictitious-play iteration (k = 1, 2, ...) as OpenSpiel's ``FictitiousPlay``
-    does it: the exact best response to π's flow, merged with weight 1/(k+1)."""
-    flow = distribution(g, policy)
-    br = best_response(g, flow)
-    br_flow = distribution(g, br.policy)
-    w = 1.0 / (k + 1)
-    return mix_policies([policy, br.policy], [flow.mu, br_flow.mu], [1.0 - w, w])
+def fictitious_play(g, iterations: int) -> torch.Tensor:
+    """π after ``iterations`` iterations of the reference `FictitiousPlay` from the uniform
+    policy: what mfcheck's planner costs, including the flow of each new policy it keeps
+    for the next iteration (OpenSpiel's ``FictitiousPlay.iteration`` recomputes it instead)."""
+    return next(itertools.islice(FictitiousPlay().solve(g, seed=0), iterations - 1, None))
 
 
 class _Kernel:
@@ -139,7 +138,7 @@ class FictitiousPlayStep(_Kernel):
     """One fictitious-play iteration from the uniform policy (what OpenSpiel times)."""
 
     def time_fictitious_play_step(self, size, device):
-        fictitious_play_step(self.game, self.policy, 1)
+        fictitious_play(self.game, 1)
         synchronize(device)
 
 
@@ -159,7 +158,5 @@ class Accuracy:
         return abs(value - OPENSPIEL_UNIFORM_NASHCONV)
 
     def track_fictitious_play_10_nashconv_error(self, device):
-        policy = self.policy
-        for k in range(1, 11):
-            policy = fictitious_play_step(self.game, policy, k)
+        policy = fictitious_play(self.game, 10)
         return abs(exploitability(self.game, policy).item() - OPENSPIEL_FP10_NASHCONV)
