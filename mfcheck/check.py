@@ -120,12 +120,15 @@ class Case:
 
 
 class Suite:
-    """A named collection of checks for one solver role (``planner``, ``sampler``, ...)."""
+    """A named collection of checks for one solver role (``planner``, ``sampler``, ...), or
+    for several (``role=("learner", "simulator")``): each check's ``applies`` then says
+    which solvers it takes."""
 
-    def __init__(self, name: str, *, role: str, description: str,
+    def __init__(self, name: str, *, role: str | tuple[str, ...], description: str,
                  reference_solvers: list[str]) -> None:
         self.name = name
-        self.role = role
+        self.roles = (role,) if isinstance(role, str) else tuple(role)
+        self.role = "/".join(self.roles)
         self.description = description
         self.reference_solvers = reference_solvers
         self.checks: dict[str, CheckDef] = {}
@@ -159,7 +162,7 @@ class Suite:
 
     def accepts(self, solver: Any) -> bool:
         from .protocols import role_of
-        return role_of(solver) == self.role
+        return role_of(solver) in self.roles
 
     def run(self, case: Case, solver: Any, ctx: Context) -> CheckResult:
         """Run one case; every failure of the solver or the game becomes a result, never a raise."""

@@ -9,9 +9,15 @@ MFG planner (role ``"planner"``)::
         convergent = True            # optional: False for methods that are not meant to
                                      # converge in non-contractive games (pure best response)
 
-        def solve(self, game: mfcheck.FiniteMFG, *, seed: int) -> Iterator[torch.Tensor]:
+        def solve(self, game: mfcheck.FiniteMFG, *, seed: int,
+                  initial_policy: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
             ...                      # yields policies of shape game.policy_shape,
                                      # on game.device; the harness decides how many to take
+
+``initial_policy`` is optional: a planner that names it in ``solve``'s signature (the
+harness inspects the signature, `planner_takes_initial_policy`) starts from that validated
+policy of ``game.policy_shape`` instead of its own start; the harness passes it only to
+such planners. The ``uniqueness`` suite needs it to start a planner from many policies.
 
 Mean-field learner (role ``"learner"``)::
 
@@ -27,7 +33,14 @@ Mean-field learner (role ``"learner"``)::
                                      # entry per replica (None: the learner's own choice)
 
     # the policy it returns, for the replicas of the environment it learned on:
-    policy(obs, mean_action) -> torch.Tensor  # (batch, n_agents, n_actions) probabilities
+    policy(obs, mean_action) -> torch.Tensor  # (batch, n, n_actions) probabilities for
+                                              # the observations (batch, n) of n agents
+
+A Temporal Mean Field learner (`mfcheck.tmf`) sets ``tmf = True``, learns on a
+`mfcheck.envs.FiniteGameEnv` (observations are states; ``Observation.population`` is the
+distribution μ̂_N of the agents' observations) and returns a TMF policy
+``policy(obs, population)``: its second argument is μ ``(batch, n_observations)``
+instead of the mean action.
 
 N-player simulator (role ``"simulator"``)::
 
@@ -45,6 +58,7 @@ validates every yielded object before using it.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
@@ -86,17 +100,34 @@ def planner_convergent(planner: Any) -> bool:
     return bool(getattr(planner, "convergent", True))
 
 
-def planner_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int
-                     ) -> Iterator[torch.Tensor]:
+def planner_takes_initial_policy(planner: Any) -> bool:
+    """Whether ``planner.solve`` names an ``initial_policy`` keyword (the optional start)."""
+    try:
+        parameter = inspect.signature(planner.solve).parameters.get("initial_policy")
+    except (TypeError, ValueError):  # a builtin or C extension without a signature
+        return False
+    return parameter is not None and parameter.kind in (parameter.KEYWORD_ONLY,
+                                                        parameter.POSITIONAL_OR_KEYWORD)
+
+
+def planner_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int,
+                     initial_policy: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
     """The first ``iterations`` policies of ``planner`` on ``game``, each validated.
 
-    Anything that breaks the protocol (an exception inside the solver, too few policies,
-    a wrong shape, dtype or device, NaN, a row that is not a distribution) becomes a
-    `SolverError` that says which policy and why.
+    ``initial_policy`` (validated here) is passed on as the planner's start; asking it of a
+    planner that does not take one is a bug of the caller (ValueError). Anything that
+    breaks the protocol (an exception inside the solver, too few policies, a wrong shape,
+    dtype or device, NaN, a row that is not a distribution) becomes a `SolverError` that
+    says which policy and why.
     """
     name = solver_name(planner)
+    start = {}
+    if initial_policy is not None:
+        if not planner_takes_initial_policy(planner):
+            raise ValueError(f"{name}.solve takes no initial_policy")
+        start = {"initial_policy": game.check_policy(initial_policy, what="initial policy")}
     try:
-        stream = iter(planner.solve(game, seed=seed))
+        stream = iter(planner.solve(game, seed=seed, **start))
     except Exception as exc:
         raise SolverError(f"{name}.solve raised {type(exc).__name__}: {exc}") from exc
     for k in itertools.count():
@@ -117,10 +148,12 @@ def planner_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: in
 
 
 def last_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int,
-                  keep: int = 1) -> list[torch.Tensor]:
+                  keep: int = 1, initial_policy: torch.Tensor | None = None
+                  ) -> list[torch.Tensor]:
     """The last ``keep`` of the first ``iterations`` policies (all validated)."""
     kept: list[torch.Tensor] = []
-    for policy in planner_policies(planner, game, seed=seed, iterations=iterations):
+    for policy in planner_policies(planner, game, seed=seed, iterations=iterations,
+                                   initial_policy=initial_policy):
         kept = (kept + [policy])[-keep:]
     return kept
 
@@ -163,8 +196,9 @@ def learner_policy(learner: Any, env, *, steps: int, seed: int, temperature=None
 
 class ValidatedPolicy:
     """A learned policy whose every output is checked: a tensor of shape
-    ``(batch, n_agents, n_actions)`` on the environment's device, finite, non-negative,
-    rows summing to 1."""
+    ``(batch, n, n_actions)`` for ``n`` agents' observations (a check may ask about other
+    agents than the environment's, e.g. one per observation), on the environment's device,
+    finite, non-negative, rows summing to 1."""
 
     def __init__(self, policy, env, name: str) -> None:
         self.policy, self.env, self.name = policy, env, name
@@ -176,7 +210,7 @@ class ValidatedPolicy:
         except Exception as exc:
             raise SolverError(f"the policy of {self.name} raised {type(exc).__name__}: "
                               f"{exc}") from exc
-        expected = (env.batch, env.n_agents, env.n_actions)
+        expected = (env.batch, obs.shape[1], env.n_actions)  # any number of agents
         if not isinstance(probs, torch.Tensor):
             raise SolverError(f"invalid output: the policy of {self.name} returned "
                               f"{type(probs).__name__}, not a tensor")

@@ -147,3 +147,25 @@ def test_an_outcome_marked_expected_failure(passed, status, prefix):
                                                        expected_failure="a baseline"))
     result = suite.run(Case("x", "c", "-", "s", "cpu"), object(), CTX)
     assert result.status == status and result.message.startswith(prefix)
+
+
+def test_a_suite_of_two_roles_plans_each_check_for_the_solvers_it_applies_to():
+    from mfcheck.check import Outcome, Suite
+    from mfcheck.protocols import role_of
+
+    class Planner:
+        def solve(self, game, *, seed):
+            yield from ()
+
+    class Simulator:
+        def simulate(self, game, policy, **kwargs):
+            return None
+
+    suite = Suite("two", role=("planner", "simulator"), description="", reference_solvers=[])
+    for role in ("planner", "simulator"):
+        suite.check(f"for-{role}", applies=lambda s, role=role: role_of(s) == role)(
+            lambda solver, game, ctx: Outcome(True, None, None, None, ""))
+    cases = suite.cases([("p", Planner()), ("s", Simulator()), ("x", object())], ["cpu"])
+    assert suite.role == "planner/simulator"
+    assert sorted((c.check, c.solver) for c in cases) == [("for-planner", "p"),
+                                                          ("for-simulator", "s")]

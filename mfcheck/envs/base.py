@@ -87,12 +87,15 @@ SYNCHRONOUS, SEQUENTIAL = Schedule("all"), Schedule("one")
 class Observation:
     """What every agent sees: ``obs`` and ``mean_action``; after a step also ``reward``
     (the reward of every agent for the joint action after the step) and ``acting`` (the
-    mask the step was taken with)."""
+    mask the step was taken with). Environments of a `FiniteMFG` also give ``population``,
+    the distribution of the agents' observations ``(batch, n_observations)`` that Temporal
+    Mean Field policies condition on (`mfcheck.tmf`)."""
 
     obs: Tensor
     mean_action: Tensor
     reward: Tensor | None = None
     acting: Tensor | None = None
+    population: Tensor | None = None
 
 
 class AgentEnv:
