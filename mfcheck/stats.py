@@ -864,3 +864,25 @@ def fit_slope(x: Any, y: Any, sigma: Any = None, confidence: float = 0.95) -> Sl
     se = math.sqrt(var_slope)
     return SlopeFit(slope, intercept, se, math.sqrt(var_icpt), float(cov), dof, float(confidence),
                     crit, (slope - crit * se, slope + crit * se), chi2, fit_p)
+
+
+# ------------------------------------------------------------ independent chains, z-tests
+
+def conservative_mean(x: Any) -> tuple[float, float, float | None]:
+    """(mean, SE, dof) of independent chains ``(chains, n)`` (or one chain ``(n,)``) for a
+    z-test: the autocorrelation-corrected SE of ``mean_with_error``, or the between-chain SE
+    with chains − 1 degrees of freedom when that is larger or τ_int is not reliable (it does
+    not rely on estimating τ_int, so a chain too short to estimate τ is still honest).
+    ``dof`` is None for the autocorrelation-corrected SE (a normal threshold)."""
+    est = mean_with_error(x)
+    between = est.between_chain_standard_error
+    if est.chains > 1 and (between > est.standard_error or not est.reliable):
+        return est.mean, between, est.chains - 1
+    return est.mean, est.standard_error, None
+
+
+def most_significant(tests: Sequence[ZTestResult]) -> ZTestResult:
+    """The test furthest beyond (or least within) its threshold: largest |z|/threshold."""
+    if not tests:
+        raise ValueError("most_significant needs at least one test")
+    return max(tests, key=lambda t: abs(t.z) / t.threshold)

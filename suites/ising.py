@@ -3,8 +3,8 @@
 Every check here is stochastic: it states its false-failure rate (``FALSE_FAILURE_RATE``,
 per check, split over its sub-tests by Bonferroni) and compares with an honest standard
 error — autocorrelation-corrected within chains and never smaller than the spread
-between independent chains (`_estimate`), or exact multinomial statistics where the
-samples are independent by construction (one sample per chain, or exact replicas).
+between independent chains (`stats.conservative_mean`), or exact multinomial statistics
+where the samples are independent by construction (one sample per chain, or exact replicas).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mfcheck import stats
+from mfcheck import outcomes, stats
 from mfcheck.analytic import ising as exact
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.errors import SolverError
@@ -50,17 +50,6 @@ def _fits(sampler, setting: Setting) -> str | None:
     if setting.field and not getattr(sampler, "supports_field", True):
         return f"{solver_name(sampler)} declares supports_field = False (h = {setting.field})"
     return None
-
-
-def _estimate(series: np.ndarray) -> tuple[float, float, float | None]:
-    """(mean, SE, dof) of independent chains (chains, n): the autocorrelation-corrected SE,
-    or the between-chain SE with chains − 1 degrees of freedom when that is larger (it
-    does not rely on estimating τ_int, so a chain too short to estimate τ is still honest)."""
-    est = stats.mean_with_error(series)
-    between = est.between_chain_standard_error
-    if est.chains > 1 and (between > est.standard_error or not est.reliable):
-        return est.mean, between, est.chains - 1
-    return est.mean, est.standard_error, None
 
 
 # -- exact distributions on tiny lattices ---------------------------------------------------
@@ -169,12 +158,6 @@ def _run(sampler, setting: Setting, ctx: Context, length: RunLength, start: str 
             s.magnetization[..., cut].double().cpu().numpy())
 
 
-def _z_outcome(tests: list[stats.ZTestResult], what: str) -> Outcome:
-    worst = max(tests, key=lambda t: abs(t.z) / t.threshold)
-    return Outcome(all(t.passed for t in tests), worst.measured, worst.expected, worst.tolerance,
-                   f"{what}; " + "; ".join(t.message for t in tests))
-
-
 FLW_LENGTH = {Budget.QUICK: RunLength(32, 10000, 1000), Budget.FULL: RunLength(64, 100_000, 5000)}
 
 
@@ -187,13 +170,13 @@ def ferrenberg_landau_wong(sampler, setting: Setting, ctx: Context) -> Outcome:
     T = exact.T_C
     truth = exact.exact_finite(16, T)
     alpha = stats.bonferroni(ALPHA, 2)
-    mean, se, dof = _estimate(e[0])
+    mean, se, dof = stats.conservative_mean(e[0])
     heat = stats.specific_heat_estimate(e[0], T, 16 * 16)
     tests = [stats.z_test(mean, truth.energy, se, alpha, dof=dof),
              stats.z_test(heat.value, truth.specific_heat, heat.standard_error, alpha,
                           dof=heat.dof)]
-    return _z_outcome(tests, "E/N then C/N on 16x16 at T_c vs Kaufman's exact values "
-                      f"({truth.energy:.7f}, {truth.specific_heat:.7f})")
+    return outcomes.from_z_tests(tests, "E/N then C/N on 16x16 at T_c vs Kaufman's exact "
+                                 f"values ({truth.energy:.7f}, {truth.specific_heat:.7f})")
 
 
 def correlation_length_bound(T: float) -> float:
@@ -217,16 +200,17 @@ def bulk(sampler, setting: Setting, ctx: Context) -> Outcome:
     alpha = stats.bonferroni(ALPHA, 2 * len(setting.temperatures))
     tests, notes = [], []
     for k, T in enumerate(setting.temperatures):
-        mean, se, dof = _estimate(e[k])
+        mean, se, dof = stats.conservative_mean(e[k])
         tests.append(stats.z_test(mean, exact.exact_finite(setting.L, T).energy, se, alpha, dof=dof))
-        mean, se, dof = _estimate(np.abs(m[k]))
+        mean, se, dof = stats.conservative_mean(np.abs(m[k]))
         allowance = math.exp(-setting.L / correlation_length_bound(T))
         onsager = float(exact.onsager_magnetization(T))
         # Inside the allowance the test is against the nearest point of the band.
         target = min(max(mean, onsager - allowance), onsager + allowance)
         tests.append(stats.z_test(mean, target, se, alpha, dof=dof))
         notes.append(f"T={T:g}: Onsager M = {onsager:.6f} ± {allowance:.1e} finite-size allowance")
-    return _z_outcome(tests, "E/N (Kaufman, exact at L=64) and ⟨|m|⟩ (" + ", ".join(notes) + ")")
+    return outcomes.from_z_tests(tests, "E/N (Kaufman, exact at L=64) and ⟨|m|⟩ ("
+                                 + ", ".join(notes) + ")")
 
 
 BINDER_LENGTH = {Budget.QUICK: RunLength(32, 6000, 1000), Budget.FULL: RunLength(32, 50_000, 5000)}
@@ -258,8 +242,8 @@ def binder_crossing(sampler, setting: Setting, ctx: Context) -> Outcome:
     lo, hi = BINDER_WINDOW
     values = ", ".join(f"T={T:g}: U4(8) = {cumulants[8][k].value:.4f}, U4(16) = "
                        f"{cumulants[16][k].value:.4f}" for k, T in enumerate(setting.temperatures))
-    return _z_outcome(tests, f"U4(16) − U4(8) must not be significantly < 0 at T={lo:g} nor "
-                      f"> 0 at T={hi:g} ({values})")
+    return outcomes.from_z_tests(tests, f"U4(16) − U4(8) must not be significantly < 0 at "
+                                 f"T={lo:g} nor > 0 at T={hi:g} ({values})")
 
 
 AGREE_LENGTH = {Budget.QUICK: RunLength(32, 4000, 1000), Budget.FULL: RunLength(16, 50_000, 5000)}
@@ -279,9 +263,10 @@ def _two_sample(a, b, what: str) -> Outcome:
     alpha = stats.bonferroni(ALPHA, 2)
     tests = []
     for series_a, series_b in ((a[0][0], b[0][0]), (np.abs(a[1][0]), np.abs(b[1][0]))):
-        (ma, sa, da), (mb, sb, db) = _estimate(series_a), _estimate(series_b)
+        (ma, sa, da), (mb, sb, db) = (stats.conservative_mean(series_a),
+                                      stats.conservative_mean(series_b))
         tests.append(stats.two_sample_z_test(ma, sa, mb, sb, alpha, dof_a=da, dof_b=db))
-    return _z_outcome(tests, f"{what}: E/N then ⟨|m|⟩")
+    return outcomes.from_z_tests(tests, f"{what}: E/N then ⟨|m|⟩")
 
 
 @suite.check("agrees-with-reference", games=_settings(**{"L16,T=2.3": Setting(16, (2.3,))}))
@@ -350,7 +335,7 @@ def order_parameter_curve(sampler, setting: Setting, ctx: Context) -> Outcome:
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
     _, m = _run(sampler, setting, ctx, CURVE_LENGTH[ctx.budget])
-    estimates = [_estimate(np.abs(m[k])) for k in range(len(temps))]
+    estimates = [stats.conservative_mean(np.abs(m[k])) for k in range(len(temps))]
     mean = [e[0] for e in estimates]
     se = [e[1] for e in estimates]
     artifacts = (write_order_parameter_curve(ctx.report_dir, solver_name(sampler), temps, mean, se)
@@ -364,7 +349,8 @@ def order_parameter_curve(sampler, setting: Setting, ctx: Context) -> Outcome:
         onsager = float(exact.onsager_magnetization(T))
         target = min(max(mean[k], onsager - allowance), onsager + allowance)
         tests.append(stats.z_test(mean[k], target, se[k], alpha, dof=estimates[k][2]))
-    outcome = _z_outcome(tests, f"⟨|m|⟩ on 20x20 at T ≤ {CURVE_CHECKED_BELOW:g} vs Onsager "
-                         f"within e^(−L/ξ); curve at {len(temps)} temperatures written")
+    outcome = outcomes.from_z_tests(tests, f"⟨|m|⟩ on 20x20 at T ≤ {CURVE_CHECKED_BELOW:g} vs "
+                                    f"Onsager within e^(−L/ξ); curve at {len(temps)} "
+                                    f"temperatures written")
     return Outcome(outcome.passed, outcome.measured, outcome.expected, outcome.tolerance,
                    outcome.message, artifacts=tuple(artifacts))

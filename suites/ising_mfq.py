@@ -23,13 +23,13 @@ chains (cold start, long burn-in). If the learned dynamics has the MCMC stationa
 every measured sweep is then in equilibrium (no burn-in bias); if not, it drifts away
 during the ``settle`` sweeps that are discarded.
 
-Standard errors. MCMC: `_estimate` of suites/ising.py over its chains (autocorrelation-
+Standard errors. MCMC: `stats.conservative_mean` over its chains (autocorrelation-
 corrected, never below the between-chain SE). Learner: the chains of one learner replica
-are averaged sweep by sweep and `_estimate` runs over the replicas, so its SE is never
-below the spread between independently trained learners (replicas − 1 dof). Each learner
-chain continues an MCMC chain whose series the reference also uses; the overlap is a few
-autocorrelation times out of thousands of sweeps, and a positive correlation only makes
-the two-sample test conservative.
+are averaged sweep by sweep and `stats.conservative_mean` runs over the replicas, so its SE
+is never below the spread between independently trained learners (replicas − 1 dof). Each
+learner chain continues an MCMC chain whose series the reference also uses; the overlap is
+a few autocorrelation times out of thousands of sweeps, and a positive correlation only
+makes the two-sample test conservative.
 """
 
 from __future__ import annotations
@@ -41,14 +41,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mfcheck import stats
+from mfcheck import outcomes, stats
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.envs import SEQUENTIAL, SYNCHRONOUS, Schedule, sample_actions
 from mfcheck.envs.ising import IsingGame, neighbour_sum
 from mfcheck.operators import MeanFieldModel, boltzmann_policy, mean_field_q_fixed_point
 from mfcheck.protocols import learner_policy, solver_name
 from mfcheck.reference.ising._common import neighbours as neighbours_of
-from mfcheck.suites.ising import RunLength, _estimate, _z_outcome, write_order_parameter_curve
+from mfcheck.suites.ising import RunLength, write_order_parameter_curve
 
 ALPHA = FALSE_FAILURE_RATE
 NEIGHBOURS = 4  # on the torus ā = (1 − k/4, k/4): k = 0..4 neighbours up, five values
@@ -141,8 +141,9 @@ ORDER_SCHEDULES = (("one at a time", SEQUENTIAL), (f"random {RANDOM_FRACTION}", 
 @functools.lru_cache(maxsize=4)
 def mcmc_reference(lattice: Lattice, taus: tuple[float, ...], length: RunLength, seed: int,
                    device: str):
-    """ξ at T = 2τ/λ per τ as `_estimate` tuples, and the chains' final configurations as
-    0/1 actions ``(len(taus)·chains, N)`` (τ-major) on ``device``. Cold start: no stripes."""
+    """ξ at T = 2τ/λ per τ as `stats.conservative_mean` tuples, and the chains' final
+    configurations as 0/1 actions ``(len(taus)·chains, N)`` (τ-major) on ``device``. Cold
+    start: no stripes."""
     from mfcheck.reference.ising import CheckerboardHeatBath
 
     temps = [lattice.mcmc_temperature(t) for t in taus]
@@ -151,7 +152,7 @@ def mcmc_reference(lattice: Lattice, taus: tuple[float, ...], length: RunLength,
         chains=length.chains, seed=seed, device=device, start="cold")
     xi = samples.magnetization[..., length.burn_in:].abs().cpu().numpy()
     starts = (final.reshape(len(taus) * length.chains, -1) > 0).long().to(device)
-    return [_estimate(xi[k]) for k in range(len(taus))], starts
+    return [stats.conservative_mean(xi[k]) for k in range(len(taus))], starts
 
 
 # -- training and reading the learned policy ---------------------------------------------------
@@ -241,7 +242,7 @@ def play_sequential(table: torch.Tensor, up: torch.Tensor, sweeps: int, L: int,
 
 @dataclass(frozen=True)
 class Curve:
-    """ξ per τ of one way of playing: (mean, SE, dof) tuples from `_estimate`."""
+    """ξ per τ of one way of playing: (mean, SE, dof) tuples from `stats.conservative_mean`."""
 
     label: str
     estimates: list
@@ -264,7 +265,7 @@ def _per_replica(xi: torch.Tensor, plan: Plan) -> np.ndarray:
 
 def _curve(label: str, xi: torch.Tensor, plan: Plan) -> Curve:
     series = _per_replica(xi[:, plan.settle:], plan)
-    return Curve(label, [_estimate(series[k]) for k in range(len(plan.taus))])
+    return Curve(label, [stats.conservative_mean(series[k]) for k in range(len(plan.taus))])
 
 
 def _learned_sums(learner, lattice: Lattice, schedule: Schedule, plan: Plan, ctx: Context,
@@ -329,8 +330,9 @@ def order_parameter(learner, lattice: Lattice, ctx: Context) -> Outcome:
                      plan)
               for salt, (label, schedule) in enumerate(ORDER_SCHEDULES)]
     alpha = stats.bonferroni(ALPHA, len(plan.taus))
-    claim = _z_outcome(_tests(curves[0], reference, alpha),
-                       f"{solver_name(learner)} one agent at a time vs MCMC at T = 2τ/λ")
+    claim = outcomes.from_z_tests(_tests(curves[0], reference, alpha),
+                                  f"{solver_name(learner)} one agent at a time vs MCMC at "
+                                  f"T = 2τ/λ")
     reported = [f"{c.label} (reported, not a claim): {_largest_z(c, reference, plan.taus)}"
                 for c in curves[1:]]
     message = (f"{claim.message}. " + "; ".join(reported) + ". ξ per τ: "
@@ -354,8 +356,9 @@ def synchronous_acting(learner, lattice: Lattice, ctx: Context) -> Outcome:
               _curve("plain staggered |m_even − m_odd|", (sums[..., 0] - sums[..., 1]).abs() / N,
                      plan)]
     alpha = stats.bonferroni(ALPHA, len(plan.taus))
-    claim = _z_outcome(_tests(curves[0], reference, alpha),
-                       f"{solver_name(learner)} synchronous: the composite configuration vs MCMC")
+    claim = outcomes.from_z_tests(_tests(curves[0], reference, alpha),
+                                  f"{solver_name(learner)} synchronous: the composite "
+                                  f"configuration vs MCMC")
     message = (f"{claim.message}. The plain configuration (reported, not a claim) is two "
                f"independent checkerboard chains side by side: "
                f"{_largest_z(curves[1], reference, plan.taus)}. ξ per τ: "

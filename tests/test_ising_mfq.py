@@ -15,7 +15,6 @@ from mfcheck.check import Budget, Context
 from mfcheck.envs import SYNCHRONOUS, Schedule, sample_actions
 from mfcheck.envs.ising import IsingGame
 from mfcheck.suites import ising_mfq
-from mfcheck.suites.ising import _estimate
 from mfcheck.suites.ising_mfq import (FlipGame, Lattice, Plan, play, play_sequential,
                                       policy_table)
 
@@ -144,7 +143,7 @@ def test_heat_bath_tables_sample_the_exact_boltzmann_law_on_4x4(how):
     table_exact = exact.exact_enumeration(4, T)
     expected = float((np.abs(table_exact.magnetizations) / 16
                       * table_exact.joint_probabilities.sum(0)).sum())
-    mean, se, dof = _estimate(xi)
+    mean, se, dof = stats.conservative_mean(xi)
     assert stats.z_test(mean, expected, se, ALPHA, dof=dof).passed, (mean, se, expected)
 
 

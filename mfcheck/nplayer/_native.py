@@ -12,9 +12,7 @@ populations) stay in torch. Without a C compiler (``$CC``, else ``cc``) the kern
 unavailable and the simulator uses torch (``backend="auto"``); ``MFCHECK_NATIVE=0``
 turns it off.
 
-Build: once per (source, compiler, CPU, flags) into mfcheck's cache directory (the one
-the Ising kernel uses), with ``-O3 -march=native -pthread``; written to a temporary file
-and renamed, so concurrent processes never load a half-written library.
+Build: by `mfcheck.native` (once per source, compiler, CPU and flags, cached).
 
 Threads (POSIX; ``torch.get_num_threads()`` of them for ≥ `PARALLEL_MIN_DRAWS` draws,
 else one): each takes a contiguous range of the batch × agents and counts into its own
@@ -24,34 +22,18 @@ histogram; the histograms are summed at the end.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
-import threading
-from pathlib import Path
 
 import torch
 
-from mfcheck.reference.ising._native import _cache_dir, _cpu_signature, _extra_flags
-
+from ..counter_rng import SPLITMIX64_C
+from ..native import CompiledLibrary
 from .sampling import Sampler
 
 SOURCE = r"""
 #include <pthread.h>
 #include <stdint.h>
-
-#define GAMMA 0x9E3779B97F4A7C15ULL
+""" + SPLITMIX64_C + r"""
 #define LOW32 0xFFFFFFFFULL
-
-/* SplitMix64's output function (Stafford's mix13), as mfcheck's torch code computes it. */
-static inline uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
 
 typedef struct {
     const int64_t *values, *keys, *packed;
@@ -135,65 +117,6 @@ int mfc_nplayer_draw(const int64_t *values, int64_t *codes, int64_t *counts,
 
 #: Draws per call below which one thread is faster than starting more.
 PARALLEL_MIN_DRAWS = 1 << 16
-
-
-class CompiledLibrary:
-    """A C source built on first use (see the module docstring) and loaded with ctypes;
-    ``declare(lib)`` sets its functions' signatures. Thread-safe; the build is cached."""
-
-    def __init__(self, name: str, source: str, declare) -> None:
-        self.name, self.source, self.declare = name, source, declare
-        self._lock = threading.Lock()
-        self._loaded: tuple | None = None  # (library or None, why not)
-
-    def _build(self, target: Path, cc: str) -> str | None:
-        """Compile into ``target``; return None, or why it could not."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            src, out = Path(tmp) / f"{self.name}.c", Path(tmp) / target.name
-            src.write_text(self.source)
-            cmd = [cc, "-O3", "-march=native", "-std=c99", "-shared", "-fPIC", "-pthread",
-                   str(src), "-o", str(out)] + _extra_flags()
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
-                                      stdin=subprocess.DEVNULL)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                return f"{cc}: {exc}"
-            if proc.returncode:
-                return proc.stderr.strip()[-500:] or "compilation failed"
-            os.replace(out, target)
-        return None
-
-    def _open(self) -> tuple:
-        cc = os.environ.get("CC") or "cc"
-        if os.environ.get("MFCHECK_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
-            return None, "disabled by MFCHECK_NATIVE=0"
-        if shutil.which(cc) is None:
-            return None, f"no C compiler ({cc!r} not found)"
-        key = hashlib.sha256("\0".join([self.source, cc, _cpu_signature(),
-                                        *_extra_flags()]).encode()).hexdigest()[:16]
-        target = _cache_dir() / f"{self.name}_{key}.so"
-        try:
-            why = None if target.exists() else self._build(target, cc)
-            if why:
-                return None, why
-            lib = ctypes.CDLL(str(target))
-            self.declare(lib)
-            return lib, None
-        except OSError as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-
-    def load(self):
-        """The ctypes library, or None (see `reason`)."""
-        with self._lock:
-            if self._loaded is None:
-                self._loaded = self._open()
-            return self._loaded[0]
-
-    def reason(self) -> str | None:
-        """Why the library is unavailable (None when it loaded)."""
-        self.load()
-        return self._loaded[1]
 
 
 def _declare(lib) -> None:

@@ -1,8 +1,8 @@
 """Drawing from many small categorical laws at once, with counter-based random numbers.
 
 **Random numbers.** Replica ``b`` owns a 64-bit key; the word at stream position ``c``
-is SplitMix64's ``mix64(key_b + c·γ)`` (the counter-based generator the Ising samplers
-use, `mfcheck.reference.ising._common`). A word is a pure function of (key, position):
+is SplitMix64's ``mix64(key_b + c·γ)`` (`mfcheck.counter_rng`, the counter-based
+generator the Ising samplers use too). A word is a pure function of (key, position):
 any agent's number in any round is computed on its own, in any order and on any device,
 which is what lets a sequential round touch one agent (not N), a paired run repeat the
 others' numbers exactly, and replica ``b`` of a batch not depend on the batch size.
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import torch
 
-from mfcheck.reference.ising._common import GAMMA, draw_keys, mix64
+from ..counter_rng import GAMMA, draw_keys, mix64
 
 Tensor = torch.Tensor
 

@@ -1,5 +1,6 @@
 """What the reference Ising samplers share: argument checks, acceptance rules and their
-tables, the counter-based random numbers, the neighbour table, and the output."""
+tables, hot starts from the counter-based random numbers, the neighbour table, and the
+output."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numbers
 import numpy as np
 import torch
 
+from mfcheck.counter_rng import GAMMA, logical_shift_right, mix64
 from mfcheck.errors import InvalidGameError
 from mfcheck.ising import IsingSamples
 
@@ -61,42 +63,7 @@ def thresholds_u32(thr: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(out.view(np.int32))
 
 
-# -- counter-based random numbers (SplitMix64), identical in torch and in the C kernel ---
-
-def _s64(x: int) -> int:
-    return x - (1 << 64) if x >= 1 << 63 else x
-
-
-GAMMA = _s64(0x9E3779B97F4A7C15)
-_M1 = _s64(0xBF58476D1CE4E5B9)
-_M2 = _s64(0x94D049BB133111EB)
-
-
-def _lsr(z: torch.Tensor, k: int) -> torch.Tensor:
-    """Logical right shift of int64 (torch's >> is arithmetic)."""
-    return (z >> k) & ((1 << (64 - k)) - 1)
-
-
-def mix64(z: torch.Tensor) -> torch.Tensor:
-    """SplitMix64's output function (Stafford's mix13) on int64 bit patterns (wrapping)."""
-    z = (z ^ _lsr(z, 30)) * _M1
-    z = (z ^ _lsr(z, 27)) * _M2
-    return z ^ _lsr(z, 31)
-
-
-def uniform32(key: torch.Tensor, counter: torch.Tensor) -> torch.Tensor:
-    """Uniform 32-bit integers (int64 in [0, 2^32)), one per counter c: the low (c even)
-    or high (c odd) half of mix64(key + (c >> 1)·γ), i.e. the 32-bit halves of SplitMix64's
-    outputs, in order, along the stream that starts at ``key``."""
-    z = mix64(key + (counter >> 1) * GAMMA)
-    return (z >> ((counter & 1) * 32)) & 0xFFFFFFFF
-
-
-def draw_keys(generator: torch.Generator, n: int) -> torch.Tensor:
-    """``n`` uniform 64-bit keys (int64, on the generator's device)."""
-    return torch.empty(n, dtype=torch.int64, device=generator.device).random_(
-        -(1 << 63), None, generator=generator)
-
+# -- counter-based random numbers (`mfcheck.counter_rng`) -------------------------------
 
 def hot_spins_torch(key: torch.Tensor, shape, device) -> torch.Tensor:
     """Fair ±1 spins: +1 where the top bit of mix64(key + i·γ) is set (i = flat index)."""
@@ -104,7 +71,7 @@ def hot_spins_torch(key: torch.Tensor, shape, device) -> torch.Tensor:
     for d in shape:
         n *= d
     i = torch.arange(n, dtype=torch.int64, device=device)
-    bit = _lsr(mix64(key.to(device) + i * GAMMA), 63)
+    bit = logical_shift_right(mix64(key.to(device) + i * GAMMA), 63)
     return (2 * bit - 1).to(torch.int8).reshape(shape)
 
 

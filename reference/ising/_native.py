@@ -12,10 +12,7 @@ reference, and the tests check that both agree exactly, for the AVX-512 loop and
 portable one. Without a C compiler (``$CC``, else ``cc``) the library is unavailable and
 the samplers use the torch code (``backend="auto"``); ``MFCHECK_NATIVE=0`` turns it off.
 
-Build: once per (source, compiler, CPU, flags) into ``$MFCHECK_CACHE_DIR``, else
-``$XDG_CACHE_HOME/mfcheck`` or ``~/.cache/mfcheck``, with ``-O3 -march=native -pthread``
-plus ``$MFCHECK_NATIVE_CFLAGS``; ~0.3 s. It is written to a temporary file and renamed, so
-concurrent processes (pytest-xdist) never load a half-written library.
+Build: by `mfcheck.native` (once per source, compiler, CPU and flags, cached; ~0.3 s).
 
 Inner loop: with AVX-512 (F, BW, VL), intrinsics, 16 sites per step, the chain's threshold
 table in one register looked up by ``vpermd``; elsewhere plain C that the compiler
@@ -33,21 +30,17 @@ flips/ns on two threads instead of 2 on one.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
-import threading
-from pathlib import Path
 
 import torch
+
+from mfcheck.counter_rng import SPLITMIX64_C
+from mfcheck.native import CompiledLibrary
 
 SOURCE = r"""
 #include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
+""" + SPLITMIX64_C + r"""
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the random numbers below read the halves of a uint64 as little-endian uint32s"
@@ -57,16 +50,8 @@ SOURCE = r"""
 #define MFC_AVX512 1
 #endif
 
-/* SplitMix64 (Steele, Lea & Flood 2014): the Weyl increment and Stafford's mix13. */
-#define GAMMA 0x9E3779B97F4A7C15ULL
 /* Sites per block of random numbers (a stack buffer of CHUNK / 2 + 1 uint64). */
 #define CHUNK 512
-
-static inline uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
 
 /* n sites of one sublattice row: s own spins, up/dn/mid/side the four neighbours (other
    sublattice), t the thresholds of this chain (16 uint32, the 10 codes then padding),
@@ -373,89 +358,6 @@ int mfc_ising_simd(void)
 }
 """
 
-_lock = threading.Lock()
-_state: dict = {}
-
-
-def _cache_dir() -> Path:
-    if os.environ.get("MFCHECK_CACHE_DIR"):
-        return Path(os.environ["MFCHECK_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mfcheck"
-
-
-def _cpu_signature() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f if ln.startswith(("model name", "flags"))][:2]
-        return "".join(lines)
-    except OSError:
-        return platform.processor() + platform.machine()
-
-
-def _extra_flags() -> list[str]:
-    """``$MFCHECK_NATIVE_CFLAGS``, appended to the compiler's flags (e.g. ``-mno-avx512f``
-    to build the portable loop on an AVX-512 machine, as the tests do)."""
-    return os.environ.get("MFCHECK_NATIVE_CFLAGS", "").split()
-
-
-def _build(target: Path, cc: str) -> str | None:
-    """Compile SOURCE into ``target``; return None, or why it could not."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    errors = []
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        src = Path(tmp) / "ising_kernel.c"
-        src.write_text(SOURCE)
-        out = Path(tmp) / target.name
-        base = [cc, "-O3", "-march=native", "-std=c99", "-shared", "-fPIC", str(src),
-                "-o", str(out)] + _extra_flags()
-        for flags in (base + ["-pthread"], base):
-            try:
-                proc = subprocess.run(flags, capture_output=True, text=True, timeout=120,
-                                      stdin=subprocess.DEVNULL)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                errors.append(f"{' '.join(flags[:1])}: {exc}")
-                continue
-            if proc.returncode == 0:
-                os.replace(out, target)
-                return None
-            errors.append(proc.stderr.strip()[-500:])
-    return "; ".join(errors) or "compilation failed"
-
-
-def load():
-    """The ctypes library, or None (see `unavailable_reason`)."""
-    with _lock:
-        if "lib" in _state:
-            return _state["lib"]
-        lib, reason = None, None
-        if os.environ.get("MFCHECK_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
-            reason = "disabled by MFCHECK_NATIVE=0"
-        else:
-            cc = os.environ.get("CC") or "cc"
-            if shutil.which(cc) is None:
-                reason = f"no C compiler ({cc!r} not found)"
-            else:
-                key = hashlib.sha256("\0".join([SOURCE, cc, _cpu_signature(),
-                                                *_extra_flags()]).encode()).hexdigest()[:16]
-                target = _cache_dir() / f"ising_kernel_{key}.so"
-                try:
-                    if not target.exists():
-                        reason = _build(target, cc)
-                    if reason is None:
-                        lib = ctypes.CDLL(str(target))
-                        _declare(lib)
-                except OSError as exc:
-                    lib, reason = None, f"{type(exc).__name__}: {exc}"
-        _state["lib"], _state["reason"] = lib, reason
-        return lib
-
-
-def unavailable_reason() -> str | None:
-    """Why the kernel is unavailable (None when it loaded)."""
-    load()
-    return _state["reason"]
-
 
 def _declare(lib) -> None:
     p, i64, c_int = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
@@ -465,6 +367,10 @@ def _declare(lib) -> None:
     lib.mfc_ising_hot.restype = None
     lib.mfc_ising_simd.argtypes = []
     lib.mfc_ising_simd.restype = c_int
+
+
+LIBRARY = CompiledLibrary("ising_kernel", SOURCE, _declare)
+load, unavailable_reason = LIBRARY.load, LIBRARY.reason
 
 
 def simd() -> bool:

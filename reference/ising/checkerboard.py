@@ -37,14 +37,14 @@ from __future__ import annotations
 
 import torch
 
+from mfcheck.counter_rng import draw_keys, uniform32
 from mfcheck.devices import resolve_device
 from mfcheck.errors import InvalidGameError
 from mfcheck.ising import IsingSamples, check_parameters
 
 from . import _native
-from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args, draw_keys,
-                      hot_spins_torch, samples_from_sums, thresholds, thresholds_u32,
-                      uniform32)
+from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args,
+                      hot_spins_torch, samples_from_sums, thresholds, thresholds_u32)
 
 BACKENDS = ("auto", "native", "torch")
 #: Sites per chunk of rows in the torch backend, by device type: its int64 temporaries
