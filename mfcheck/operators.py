@@ -23,6 +23,13 @@ states the paper's results and derives the bounds used here:
   constant L(u) = 1 for u ≤ 1 and 1 + (u − 1)²/(2u) for u > 1 on rows whose range
   max − min is at most u·τ; so ‖H Q1 − H Q2‖∞ ≤ γ L(u) ‖Q1 − Q2‖∞ (`q_operator_modulus`);
 - `PopulationGame.interaction_strength` K: ‖B(ā) − B(ā')‖₁ ≤ (K/τ) ‖ā − ā'‖₁.
+
+Issue 5 adds the maps around congestion games and the Temporal Mean Field:
+`congestion_population_game` (B is then the logit response Γ_τ(m) = softmax(−c(m)/τ),
+K = (b_(1) + b_(2))/4), `best_response_mean_action` (τ → 0), `stationary_best_response_map`
+Ψ_τ of a discounted `FiniteMFG`, and for the TMF recursion of a stationary table
+`policy_kernel` P_π, `dobrushin_coefficient` δ(P_π) (the modulus of μ ↦ μP_π),
+`lazy_step_modulus` 1 − κ(1 − ℓ) and `epoch_modulus` (1 − κ(1 − ℓ))^(1/κ).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import torch
 
 from .devices import DEFAULT_DTYPE
 from .errors import InvalidGameError, UsageError
-from .game import check_distribution, probability_atol
+from .game import FiniteMFG, check_distribution, probability_atol
 
 Tensor = torch.Tensor
 
@@ -348,3 +355,84 @@ def mean_field_q_fixed_point(model: MeanFieldModel, temperature: float, *, tol: 
     return fixed_point(lambda q: operator(model, q, temperature),
                        torch.zeros_like(model.reward), modulus=kappa if kappa < 1 else None,
                        tol=tol, max_iterations=max_iterations)
+
+
+# -- congestion: the logit response Γ_τ and the pure best response -------------------------------
+
+def congestion_population_game(a, b, *, device=None) -> PopulationGame:
+    """Routes costing c_i = a_i + b_i·m_i as a `PopulationGame`: Q(i, m) = −a_i − b_i m_i.
+
+    Its Boltzmann map is the logit (softmax) response Γ_τ(m) = softmax(−c(m)/τ) of a
+    congestion game (`boltzmann_mean_action`), and its interaction strength is
+    (b_(1) + b_(2))/4 with b_(1) ≥ b_(2) the two largest slopes, so Γ_τ is
+    (b_(1) + b_(2))/(4τ)-Lipschitz in ‖·‖₁: (b1 + b2)/(4τ) on two routes (FACTS.md).
+    """
+    a = torch.as_tensor(a, dtype=DEFAULT_DTYPE, device=device)
+    b = torch.as_tensor(b, dtype=DEFAULT_DTYPE, device=device)
+    return PopulationGame(-a, -torch.diag(b),
+                          name=f"routes(a={[round(float(x), 6) for x in a]}, "
+                               f"b={[round(float(x), 6) for x in b]})")
+
+
+def best_response_mean_action(game: PopulationGame, mean_action: Tensor) -> Tensor:
+    """The pure best response (τ → 0): the indicator of the best action against ā, ties to
+    the lowest index (like `mfcheck.kernels.best_response`). Not continuous, so no modulus."""
+    payoff = game.payoff(mean_action)
+    return torch.nn.functional.one_hot(payoff.argmax(-1), game.n_actions).to(payoff.dtype)
+
+
+# -- the TMF population recursion of a stationary policy ------------------------------------------
+
+def dobrushin_coefficient(kernel: Tensor) -> float:
+    """δ(P) = ½ max_{x,y} ‖P(x, ·) − P(y, ·)‖₁ of a stochastic matrix ``(S, S)``: the
+    ‖·‖₁-modulus of μ ↦ μP on the signed measures of total mass zero (docs/operators.md)."""
+    return 0.5 * float((kernel[:, None, :] - kernel[None, :, :]).abs().sum(-1).max())
+
+
+def lazy_step_modulus(modulus: float, fraction: float) -> float:
+    """1 − κ(1 − ℓ): a Lipschitz constant of T_κ = (1 − κ)·id + κΦ when Φ is ℓ-Lipschitz."""
+    return 1.0 - fraction * (1.0 - modulus)
+
+
+def epoch_modulus(modulus: float, fraction: float) -> float:
+    """(1 − κ(1 − ℓ))^(1/κ) ≤ e^−(1 − ℓ): one epoch (N agent decisions, 1/κ steps) of T_κ."""
+    return lazy_step_modulus(modulus, fraction) ** (1.0 / fraction)
+
+
+def policy_kernel(game: FiniteMFG, table: Tensor) -> Tensor:
+    """P_π(x, y) = Σ_a π(a|x) p(y | x, a) ``(S, S)`` for a stationary ``table`` ``(S, A)`` of a
+    stationary game whose transitions do not depend on L (`UsageError` otherwise): then the
+    synchronous TMF step Φ is the linear map μ ↦ μP_π."""
+    if not game.stationary:
+        raise UsageError(f"game {game.name!r} has a finite horizon; P_π needs a stationary game")
+    table = game.check_policy(table, what="policy table")
+    S, A = game.n_states, game.n_actions
+    corners = torch.eye(S * A, dtype=game.dtype, device=game.device).reshape(S * A, S, A)
+    laws = game.transition(0, corners)  # (S·A, S, A, S): one point mass L per (s, a)
+    if (laws - laws[:1]).abs().max() > game.atol:
+        raise UsageError(f"game {game.name!r}: its transitions depend on L, so the TMF step is "
+                         f"not linear and has no single kernel P_π")
+    return torch.einsum("sa,san->sn", table, laws[0])
+
+
+# -- the stationary best-response map -------------------------------------------------------------
+
+def stationary_best_response_map(game: FiniteMFG, mean_field: Tensor, temperature: float) -> Tensor:
+    """Ψ_τ(L): the stationary state-action flow of the softmax best response at τ > 0 to the
+    mean field L ``(..., S, A)`` of a discounted stationary game (`mfcheck.kernels`). Its
+    fixed points are the game's stationary logit equilibria."""
+    from .kernels import Flow, best_response, stationary_distribution
+
+    if not game.stationary:
+        raise UsageError(f"game {game.name!r} has a finite horizon; Ψ_τ needs a stationary game")
+    if tuple(mean_field.shape[-2:]) != (game.n_states, game.n_actions):
+        raise UsageError(f"mean field of shape {tuple(mean_field.shape)} does not fit game "
+                         f"{game.name!r}: expected (..., {game.n_states}, {game.n_actions})")
+    response = best_response(game, Flow(mean_field.sum(-1), mean_field), _positive(temperature))
+    return stationary_distribution(game, response.policy).L
+
+
+def _positive(temperature: float) -> float:
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise UsageError(f"temperature must be positive and finite, got {temperature!r}")
+    return float(temperature)

@@ -93,6 +93,29 @@ def file_stem(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
+def new_figure(*args, **kwargs):
+    """``matplotlib.pyplot.subplots(*args, **kwargs)`` on the file-only Agg backend (checks
+    draw in worker processes with no display)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig, path: Path, *, dpi: int = 110) -> str:
+    """Lay out ``fig``, write it to ``path`` (a PNG, its folder created) in one step, so
+    that another case redrawing the same figure never leaves half a file, and close it."""
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=dpi)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return str(path)
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Replace ``path`` by ``text`` in one step: readers see the old file or the new one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

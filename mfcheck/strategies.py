@@ -145,12 +145,26 @@ def population_games(draw, *, max_actions: int = 4, bound: float = 3.0, device=N
 
 
 @st.composite
-def monotone_costs(draw, *, max_resources: int = 4) -> tuple[list[float], list[float]]:
-    """Affine costs (a, b) of 2..``max_resources`` resources, a_i ∈ [0, 3], b_i ∈ [0.05, 3]:
-    every slope positive, so the congestion and resource-selection games they build are
-    strictly Lasry–Lions monotone with a unique equilibrium split (`wardrop_n_route`)."""
+def monotone_costs(draw, *, max_resources: int = 4, min_slope: float = 0.05
+                   ) -> tuple[list[float], list[float]]:
+    """Affine costs (a, b) of 2..``max_resources`` resources, a_i ∈ [0, 3], b_i ∈
+    [``min_slope``, 3]: every slope positive, so the congestion and resource-selection games
+    they build are strictly Lasry–Lions monotone with a unique equilibrium split
+    (`wardrop_n_route`); min b is their modulus of strong monotonicity."""
     n = draw(st.integers(2, max_resources))
     offset = st.floats(0.0, 3.0) | st.just(0.0)
-    slope = st.floats(0.05, 3.0) | st.just(1.0)
+    slope = st.floats(min_slope, 3.0) | st.just(1.0)
     return (draw(st.lists(offset, min_size=n, max_size=n)),
             draw(st.lists(slope, min_size=n, max_size=n)))
+
+
+# -- congestion maps and the TMF recursion (suites/contraction.py) ---------------------------
+
+@st.composite
+def congestion_population_games(draw, *, max_resources: int = 4, device=None):
+    """`monotone_costs` as `PopulationGame`s (`operators.congestion_population_game`): their
+    Boltzmann map is the logit response softmax(−c(m)/τ) of the congestion game."""
+    from .operators import congestion_population_game
+
+    a, b = draw(monotone_costs(max_resources=max_resources))
+    return congestion_population_game(a, b, device=device)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,9 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mfcheck import operators as ops
-from mfcheck import strategies
+from mfcheck import strategies, tmf
 from mfcheck.check import HARNESS, Budget, Context
 from mfcheck.errors import InvalidGameError, UsageError
+from mfcheck.games.congestion import two_route
+from mfcheck.games.random_game import random_game
+from mfcheck.games.resource_selection import resource_selection
 from mfcheck.registry import get_suite
 from mfcheck.suites import contraction
 
@@ -193,7 +197,10 @@ def test_interaction_strength_is_below_propositions_lipschitz_constant(game):
 def test_suite_is_registered_and_runs_on_the_harness():
     suite = get_suite("contraction")
     cases = suite.cases([], ["cpu"])
-    assert {c.check for c in cases} == {"mean-field-q-operator", "boltzmann-mean-action-map"}
+    assert {c.check for c in cases} == {"mean-field-q-operator", "boltzmann-mean-action-map",
+                                        "logit-route-map", "best-response-route",
+                                        "stationary-best-response-map",
+                                        "tmf-population-recursion"}
     assert all(c.solver == HARNESS for c in cases)
 
 
@@ -239,14 +246,9 @@ def test_broken_q_operator_is_caught(name):
     assert "FAILED" in outcome.message
 
 
-def _argmax_mean_action(game, a, tau):
-    payoff = game.payoff(a)
-    return torch.nn.functional.one_hot(payoff.argmax(-1), game.n_actions).to(payoff.dtype)
-
-
 BROKEN_MEAN_ACTION_MAPS = {
     "Boltzmann sign flipped": lambda game, a, tau: ops.boltzmann_policy(-game.payoff(a), tau),
-    "hard max (best response)": _argmax_mean_action,
+    "hard max (best response)": lambda game, a, tau: ops.best_response_mean_action(game, a),
     "ignores ā": lambda game, a, tau: ops.boltzmann_mean_action(
         game, torch.full_like(a, 1 / game.n_actions), tau),
     "temperature squared": lambda game, a, tau: ops.boltzmann_mean_action(game, a, tau ** 2),
@@ -257,5 +259,87 @@ BROKEN_MEAN_ACTION_MAPS = {
 def test_broken_mean_action_map_is_caught(name):
     outcome = contraction.check_boltzmann_mean_action_map(
         contraction.B_FAMILY, _context("cpu"), mean_action_map=BROKEN_MEAN_ACTION_MAPS[name])
+    assert not outcome.passed
+    assert "FAILED" in outcome.message
+
+
+# -- issue 5: the logit route map, best response, Ψ_τ and the TMF recursion --------------------
+
+@settings(max_examples=40)
+@given(strategies.monotone_costs())
+def test_congestion_game_is_the_logit_response_with_the_two_steepest_slopes(costs):
+    a, b = costs
+    game = ops.congestion_population_game(a, b)
+    m = torch.full((len(a),), 1 / len(a), dtype=F64)
+    cost = torch.tensor(a, dtype=F64) + torch.tensor(b, dtype=F64) * m
+    assert torch.allclose(ops.boltzmann_mean_action(game, m, 0.7), torch.softmax(-cost / 0.7, -1),
+                          rtol=0, atol=1e-15)
+    top_two = sorted(b)[-2:]
+    assert game.interaction_strength() == pytest.approx(sum(top_two) / 4, abs=1e-15)
+
+
+def test_dobrushin_coefficient_and_policy_kernel_of_resource_selection():
+    # s' = a: the kernel of a table on resource selection is the table itself.
+    game = resource_selection((0.0, 1.0, 2.0), (1.0, 1.0, 1.0), discount=0.5)
+    table = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.2, 0.2, 0.6]], dtype=F64)
+    assert torch.equal(ops.policy_kernel(game, table), table)
+    # rows 0 and 2 differ most: ½(0.3 + 0.3 + 0.6)
+    assert ops.dobrushin_coefficient(table) == pytest.approx(0.6, abs=1e-15)
+    assert ops.dobrushin_coefficient(torch.eye(3, dtype=F64)) == 1.0
+    assert ops.epoch_modulus(0.5, 0.5) == pytest.approx(0.75 ** 2, abs=1e-15)
+
+
+def test_kernel_and_best_response_map_refuse_games_they_do_not_fit():
+    general = random_game(3, 2, horizon=None, discount=0.5, coupling=1.0, seed=3)
+    with pytest.raises(UsageError, match="transitions depend on L"):
+        ops.policy_kernel(general, general.uniform_policy())
+    with pytest.raises(UsageError, match="finite horizon"):
+        ops.stationary_best_response_map(two_route(1, 1, 1.5, 0.5), torch.ones(1, 2) / 2, 1.0)
+    game = resource_selection((0.0, 1.0), (1.0, 1.0))
+    with pytest.raises(UsageError, match="temperature must be positive"):
+        ops.stationary_best_response_map(game, torch.full((2, 2), 0.25, dtype=F64), 0.0)
+
+
+def test_new_reference_checks_pass_and_write_their_plots(tmp_path, device):
+    ctx = replace(_context(device), report_dir=tmp_path)
+    for check, family in ((contraction.check_logit_route_map, contraction.ROUTE_FAMILY),
+                          (contraction.check_best_response_route, contraction.ROUTE_FAMILY),
+                          (contraction.check_stationary_best_response_map,
+                           contraction.FLOW_FAMILY),
+                          (contraction.check_tmf_population_recursion, contraction.TMF_FAMILY)):
+        outcome = check(family, ctx)
+        assert outcome.passed, outcome.message
+        assert all(Path(p).stat().st_size > 0 for p in outcome.artifacts)
+    assert {p.name for p in tmp_path.glob("*.png")} == {
+        "contraction-logit-route-map.png", "contraction-tmf-population-recursion.png"}
+
+
+def _idle_counted_twice(game, policy, mu, fraction):
+    """Idle agents' mass entered twice and renormalised: (2(1 − κ)μ + κΦ)/(2 − κ)."""
+    return (2 * (1 - fraction) * mu + fraction * tmf.population_map(game, policy, mu)) / (2 - fraction)
+
+
+BROKEN = {
+    "logit map with τ² for τ": (contraction.check_logit_route_map, contraction.ROUTE_FAMILY,
+                                dict(mean_action_map=lambda game, m, tau:
+                                     ops.boltzmann_mean_action(game, m, tau ** 2))),
+    "best response that averages with the current split": (
+        contraction.check_best_response_route, contraction.ROUTE_FAMILY,
+        dict(best_response=lambda game, m: (m + ops.best_response_mean_action(game, m)) / 2)),
+    "Ψ_τ at 2τ": (contraction.check_stationary_best_response_map, contraction.FLOW_FAMILY,
+                  dict(flow_map=lambda game, L, tau: ops.stationary_best_response_map(game, L,
+                                                                                      2 * tau))),
+    "T_κ counts idle agents twice": (contraction.check_tmf_population_recursion,
+                                     contraction.TMF_FAMILY, dict(step=_idle_counted_twice)),
+    "T_κ moves idle agents (Φ whatever κ)": (
+        contraction.check_tmf_population_recursion, contraction.TMF_FAMILY,
+        dict(step=lambda game, policy, mu, fraction: tmf.population_map(game, policy, mu))),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_broken_issue5_operator_is_caught(name):
+    check, family, broken = BROKEN[name]
+    outcome = check(family, _context("cpu"), **broken)
     assert not outcome.passed
     assert "FAILED" in outcome.message
