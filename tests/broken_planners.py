@@ -93,3 +93,43 @@ BROKEN = {
     "wrong-shape": WrongShapePlanner(),
     "raises": RaisingPlanner(),
 }
+
+
+# -- caught only by the uniqueness suite (tests/test_power_uniqueness.py): each is right
+# when started from its own uniform start, which is all that two-route and n-route try.
+
+class ResumedFictitiousPlay(FixedPoint):
+    """Fictitious play that takes a given start for the average of 1000 earlier iterations
+    (a resumed run with the wrong iteration counter): the start keeps weight
+    1000/(1000 + k), so the limit depends on where it started."""
+
+    resumed = 1000
+
+    def __init__(self):
+        super().__init__(damping=1.0, decay=1.0, name="broken: FP resumed with a stale counter")
+        self.resumed_from = 0
+
+    def step_size(self, k: int) -> float:
+        return 1.0 / (k + 1 + self.resumed_from)
+
+    def solve(self, game, *, seed, initial_policy=None):
+        self.resumed_from = 0 if initial_policy is None else self.resumed
+        return super().solve(game, seed=seed, initial_policy=initial_policy)
+
+
+class IgnoresInitialPolicy(FixedPoint):
+    """Fictitious play that accepts ``initial_policy`` and starts uniform anyway."""
+
+    def __init__(self):
+        super().__init__(damping=1.0, decay=1.0, name="broken: FP ignoring initial_policy")
+
+    def solve(self, game, *, seed, initial_policy=None):
+        return super().solve(game, seed=seed)
+
+
+#: Planners whose bug only shows from other starts (not part of BROKEN: the congestion
+#: suites, which start every planner uniform, cannot see it).
+BROKEN_STARTS = {
+    "resumed-fictitious-play": ResumedFictitiousPlay(),
+    "ignores-initial-policy": IgnoresInitialPolicy(),
+}

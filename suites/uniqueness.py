@@ -1,0 +1,298 @@
+"""Suite ``uniqueness``: planners started from many policies reach the same equilibrium where
+it is unique, and between them find every stable one where it is not (docs/uniqueness.md).
+
+- ``unique-equilibrium``: on monotone congestion games (every slope b_i > 0: Lasry–Lions
+  monotone, one equilibrium split, `mfcheck.analytic.congestion`), a planner that claims
+  convergence is started from the uniform policy, from every pure policy and from
+  Dirichlet draws; every limit must be an equilibrium (exploitability ≤ ε) and the route
+  splits must agree with each other and with the analytic split.
+- ``finds-every-equilibrium``: on follow the crowd (`mfcheck.games.follow_the_crowd`,
+  not monotone), every limit must be one of the listed equilibria (``crowd_equilibria``, or
+  the logit equilibria at the planner's τ), and the starts together must reach every
+  stable one; the basins (start → limit) are reported and plotted.
+
+Both need planners that take ``initial_policy`` (`mfcheck.protocols`); a planner that does
+not is skipped with that reason: uniqueness from many starts cannot be tested from one.
+
+Only static (one-state, one-epoch) games run here: the stationary versions (resource
+selection, queueing, discounted follow the crowd) cost 0.1 s or more per fictitious-play
+iteration with the kernels' lazy stationary iteration, which also fails to settle on
+resource selection's nearly absorbing averaged policies (docs/uniqueness.md, open problems).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import hypothesis
+import numpy as np
+import torch
+from scipy.optimize import brentq
+from scipy.special import expit
+
+from mfcheck import strategies
+from mfcheck.check import Budget, Context, Outcome, Suite
+from mfcheck.game import FiniteMFG
+from mfcheck.games import crowd_equilibria, follow_the_crowd
+from mfcheck.kernels import exploitability
+from mfcheck.protocols import (last_policies, planner_convergent, planner_takes_initial_policy,
+                               planner_temperature, solver_name)
+from mfcheck.report import file_stem
+
+from .congestion import Routes, _fmt, detect_period, route_split
+
+#: Planner iterations per start, and the tolerance ε on the exploitability of the last
+#: policy. The slowest references (fictitious play, damped fixed point) reach ≈ C/k with
+#: C ≤ 2.3 on the congestion grids (suites/congestion.py), and measured here ≤ 2.6 on the
+#: drawn games (docs/uniqueness.md): ε = 3.5/k.
+ITERATIONS = {Budget.QUICK: 1000, Budget.FULL: 4000}
+EXPLOITABILITY_TOLERANCE = {budget: 3.5 / k for budget, k in ITERATIONS.items()}
+#: Drawn monotone games per case, and Dirichlet starts per game (besides uniform and pure).
+DRAWN_GAMES = {Budget.QUICK: 3, Budget.FULL: 25}
+DIRICHLET_STARTS = {Budget.QUICK: 2, Budget.FULL: 8}
+#: Routes at most in a drawn game (each adds a pure start).
+MAX_ROUTES = 4
+#: The drawn games' least slope: their modulus of strong monotonicity. Every reference
+#: planner's speed scales with it (mirror descent at lr 0.1 moves its scores by lr·b per
+#: iteration), so a nearly flat game tests patience, not uniqueness: with b = 0.05 mirror
+#: descent from "all on one route" still had exploitability 1.9e-2 after 1000 iterations
+#: (7.9e-6 after 4000). The fixed five-route game keeps a slope of 0.5.
+MIN_SLOPE = 0.25
+#: Policies kept at the end of a run, to tell a cycle from a slow approach.
+TAIL = 6
+#: Logit equilibria of two crowd routes: sign changes looked for on this many grid points.
+LOGIT_GRID = 4001
+
+suite = Suite("uniqueness", role="planner",
+              description="planners started from many policies reach the one equilibrium of "
+                          "monotone games, and together every stable one of follow the crowd",
+              reference_solvers=["mfcheck.reference:PLANNERS"])
+
+
+def starts(game: FiniteMFG, generator: torch.Generator, dirichlet: int) -> dict[str, torch.Tensor]:
+    """The initial policies: uniform, "all on action a" for every a, and ``dirichlet`` draws
+    from the flat Dirichlet distribution (independently per row), on the game's device."""
+    shape = game.policy_shape
+    out = {"uniform": game.uniform_policy()}
+    eye = torch.eye(game.n_actions, dtype=game.dtype, device=game.device)
+    for a in range(game.n_actions):
+        out[f"all-on-{a + 1}"] = eye[a].expand(shape).clone()
+    for i in range(dirichlet):
+        # normalised Exp(1) draws are flat-Dirichlet; drawn on the CPU generator, then moved
+        e = -torch.rand(shape, dtype=game.dtype, generator=generator).log()
+        out[f"dirichlet-{i + 1}"] = (e / e.sum(-1, keepdim=True)).to(game.device)
+    return out
+
+
+def limits(planner, game: FiniteMFG, ctx: Context, initial: dict[str, torch.Tensor]
+           ) -> dict[str, tuple[np.ndarray, float, int | None]]:
+    """Per start: the route split of the last policy, its exploitability (at the planner's
+    τ), and the period of the kept tail (1: settled; ≥ 2: cycling; None: neither)."""
+    tau = planner_temperature(planner)
+    out = {}
+    for label, policy in initial.items():
+        tail = last_policies(planner, game, seed=ctx.seed, iterations=ITERATIONS[ctx.budget],
+                             keep=TAIL, initial_policy=policy)
+        out[label] = (route_split(tail[-1]), float(exploitability(game, tail[-1], tau)),
+                      detect_period(tail))
+    return out
+
+
+def _cannot_start(planner) -> Outcome | None:
+    if planner_takes_initial_policy(planner):
+        return None
+    return Outcome.skip(f"{solver_name(planner)}.solve takes no initial_policy: it runs from its "
+                        f"own start only, so uniqueness from many starts cannot be tested "
+                        f"(two-route/n-route check that start)")
+
+
+# -- unique-equilibrium ---------------------------------------------------------------------
+
+def agreement_tolerance(b, epsilon: float) -> float:
+    """ℓ2 radius around the equilibrium split m* that contains every split of
+    exploitability ≤ ε: sqrt(ε / min b).
+
+    Why: exploitability(m) ≥ ⟨c(m), m − m*⟩ (m* is one deviation) and ⟨c(m*), m − m*⟩ ≥ 0
+    (m* is an equilibrium), so ε ≥ ⟨c(m) − c(m*), m − m*⟩ = Σ b_i (m_i − m*_i)² ≥
+    min b·‖m − m*‖₂². At τ > 0 the entropy terms only add a non-negative KL term.
+    """
+    return math.sqrt(epsilon / min(b))
+
+
+def softmax_contracts(b, tau: float) -> bool:
+    """Whether the logit route map m ↦ softmax(−c(m)/τ) is an ℓ1 contraction: max b < 2τ
+    (docs/games.md); beyond it, undamped softmax iteration may cycle (FACTS.md, τ = 0.36)."""
+    return tau > 0 and max(b) < 2 * tau
+
+
+def judge_monotone_game(planner, a, b, ctx: Context) -> tuple[bool, str]:
+    """Run ``planner`` from every start on routes (a, b); (passed, what was seen)."""
+    routes = Routes(tuple(a), tuple(b))
+    game = routes.game(ctx.device)
+    tau = planner_temperature(planner)
+    epsilon = EXPLOITABILITY_TOLERANCE[ctx.budget]
+    radius = agreement_tolerance(b, epsilon)
+    m_star = routes.equilibrium(tau)
+    seen = limits(planner, game, ctx, starts(game, ctx.generator(len(a)),
+                                             DIRICHLET_STARTS[ctx.budget]))
+    splits = np.stack([m for m, _, _ in seen.values()])
+    gaps = {label: gap for label, (_, gap, _) in seen.items()}
+    distance = np.linalg.norm(splits - m_star, axis=-1)
+    spread = max(np.linalg.norm(splits[:, None] - splits[None], axis=-1).max(), 0.0)
+    worst = max(gaps, key=gaps.get)
+    cycling = [label for label, (_, _, p) in seen.items() if p is not None and p >= 2]
+    ok = (max(gaps.values()) <= epsilon and distance.max() <= radius
+          and spread <= 2 * radius)
+    where = (f"a={_fmt(a)}, b={_fmt(b)}{f', τ={tau:g}' if tau else ''}: {len(seen)} starts, "
+             f"largest exploitability {gaps[worst]:.2e} (from {worst}; ε = {epsilon:.2g}), "
+             f"spread of the splits {spread:.2e} (≤ 2r), largest distance to the "
+             f"{routes.target_name(tau)} {_fmt(m_star)}: {distance.max():.2e} "
+             f"(r = sqrt(ε/min b) = {radius:.3g}, ℓ2)")
+    if cycling:
+        where += f"; iterates cycle from {', '.join(cycling)}"
+        if not ok and tau > 0 and not softmax_contracts(b, tau):
+            return True, where + (f" — not held against it: the logit map at τ={tau:g} is "
+                                  f"no contraction here (max b = {max(b):g} ≥ 2τ)")
+    return ok, where
+
+
+@suite.check("unique-equilibrium",
+             games={"drawn-monotone-routes": lambda device: "monotone_costs",
+                    "five-routes(0.5,0.1,0.9,0.3,2|1,3,0.5,2,1)":
+                        lambda device: ((0.5, 0.1, 0.9, 0.3, 2.0), (1.0, 3.0, 0.5, 2.0, 1.0))})
+def unique_equilibrium(planner, game, ctx: Context) -> Outcome:
+    """From many starts the planner reaches one equilibrium split, the analytic one, on monotone games."""
+    refused = _cannot_start(planner)
+    if refused:
+        return refused
+    findings: list[tuple[bool, str]] = []
+    if game == "monotone_costs":
+        @hypothesis.seed(ctx.seed)
+        @hypothesis.settings(max_examples=DRAWN_GAMES[ctx.budget], database=None, deadline=None,
+                             derandomize=False, phases=(hypothesis.Phase.generate,),
+                             suppress_health_check=list(hypothesis.HealthCheck))
+        @hypothesis.given(strategies.monotone_costs(max_resources=MAX_ROUTES, min_slope=MIN_SLOPE))
+        def every_draw(costs):
+            if all(ok for ok, _ in findings):  # after the first failing draw, skip the rest
+                findings.append(judge_monotone_game(planner, *costs, ctx))
+
+        every_draw()
+    else:
+        findings.append(judge_monotone_game(planner, *game, ctx))
+    failed = [message for ok, message in findings if not ok]
+    message = "; ".join(("FAILED: " if not ok else "") + m for ok, m in findings)
+    if planner_convergent(planner):
+        return Outcome(not failed, len(failed), 0, EXPLOITABILITY_TOLERANCE[ctx.budget], message)
+    return Outcome(not failed, len(failed), 0, EXPLOITABILITY_TOLERANCE[ctx.budget], message,
+                   expected_failure="convergent = False: pure best-response iteration is not "
+                                    "meant to converge where the equilibrium is mixed")
+
+
+# -- finds-every-equilibrium ----------------------------------------------------------------
+
+def logit_crowd_equilibria(a, b, tau: float) -> list[np.ndarray]:
+    """Every logit equilibrium at τ > 0 of two crowd routes costing a_i − b_i·m_i.
+
+    With x = ln(m1/m2) the logit condition τx = c2 − c1 reads h(x) = τx − d − B·σ(x) = 0,
+    d = a2 − b2 − a1, B = b1 + b2; every root lies in (d/τ, (d + B)/τ) since σ ∈ (0, 1).
+    h is smooth with h'' of one sign on either side of x = 0, so it has at most three
+    roots; a fine grid finds every sign change and Brent's method polishes each.
+    """
+    (a1, a2), (b1, b2) = a, b
+    d, B = a2 - b2 - a1, b1 + b2
+
+    def h(x):
+        return tau * x - d - B * expit(x)
+
+    grid = np.linspace(d / tau, (d + B) / tau, LOGIT_GRID)
+    values = h(grid)
+    roots = [brentq(h, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps)
+             for lo, hi, f_lo, f_hi in zip(grid[:-1], grid[1:], values[:-1], values[1:])
+             if f_lo == 0 or f_lo * f_hi < 0]
+    return [np.array([expit(x), expit(-x)]) for x in roots]
+
+
+def crowd_targets(a, b, tau: float) -> list[tuple[np.ndarray, bool]]:
+    """(split, stable) for every equilibrium of two crowd routes at τ: stable under
+    best-response dynamics means pure with a strictly dearer empty route (τ = 0), or a
+    logit-map slope m1·m2·(b1 + b2)/τ < 1 (τ > 0)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if tau > 0:
+        return [(m, m[0] * m[1] * b.sum() / tau < 1) for m in logit_crowd_equilibria(a, b, tau)]
+    out = []
+    for m in crowd_equilibria(a, b):
+        cost = a - b * m
+        used = m > 0
+        out.append((m, used.sum() == 1 and bool((cost[~used] > cost[used].max()).all())))
+    return out
+
+
+CROWDS = {"symmetric(0,0|1,1)": ((0.0, 0.0), (1.0, 1.0)),
+          "asymmetric(0,0.4|1,1.5)": ((0.0, 0.4), (1.0, 1.5))}
+
+
+@suite.check("finds-every-equilibrium",
+             games={label: (lambda device, ab=ab: ab) for label, ab in CROWDS.items()})
+def finds_every_equilibrium(planner, crowd, ctx: Context) -> Outcome:
+    """On follow the crowd every start reaches a listed equilibrium, and the starts together reach every stable one."""
+    refused = _cannot_start(planner)
+    if refused:
+        return refused
+    a, b = crowd
+    game = follow_the_crowd(a, b, device=ctx.device)
+    tau = planner_temperature(planner)
+    epsilon = EXPLOITABILITY_TOLERANCE[ctx.budget]
+    targets = crowd_targets(a, b, tau)
+    initial = starts(game, ctx.generator(), DIRICHLET_STARTS[ctx.budget])
+    seen = limits(planner, game, ctx, initial)
+    names = [_fmt(m) for m, _ in targets]
+    basins, strays = {}, []
+    for label, (m, gap, _) in seen.items():
+        nearest = min(range(len(targets)), key=lambda i: np.abs(m - targets[i][0]).sum())
+        basins[label] = nearest
+        if gap > epsilon:
+            strays.append(f"{label} → {_fmt(m)} (exploitability {gap:.2e})")
+    missed = [names[i] for i, (_, stable) in enumerate(targets)
+              if stable and i not in basins.values()]
+    listing = ", ".join(f"{label} {_fmt(route_split(initial[label]))} → {names[i]}"
+                        for label, i in basins.items())
+    kind = f"logit equilibria at τ={tau:g}" if tau else "equilibria"
+    stable = [names[i] for i, (_, s) in enumerate(targets) if s]
+    message = (f"{kind} {', '.join(names)} (stable: {', '.join(stable)}); basins after "
+               f"{ITERATIONS[ctx.budget]} iterations: {listing}; "
+               + (f"FAILED: not an equilibrium (ε = {epsilon:.2g}): {'; '.join(strays)}; "
+                  if strays else f"every limit has exploitability ≤ ε = {epsilon:.2g}; ")
+               + (f"FAILED: no start reached the stable {', '.join(missed)}" if missed
+                  else "every stable equilibrium reached")
+               + "; the unstable mixed split is not expected from best-response dynamics")
+    artifacts = ((plot_basins(ctx, planner, crowd, initial, seen, targets),)
+                 if ctx.report_dir is not None else ())
+    return Outcome(not strays and not missed, len(strays) + len(missed), 0, epsilon, message,
+                   artifacts=artifacts)
+
+
+def plot_basins(ctx: Context, planner, crowd, initial, seen, targets) -> str:
+    """Start → limit of route 1's share, with the equilibria marked; PNG in the report dir."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    name = solver_name(planner)
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    for label, (m, _, _) in seen.items():
+        ax.annotate("", xy=(1, m[0]), xytext=(0, route_split(initial[label])[0]),
+                    arrowprops=dict(arrowstyle="->", lw=0.8, color="C0"))
+    for m, stable in targets:
+        ax.axhline(m[0], color="C2" if stable else "C3", ls="-" if stable else ":", lw=0.8)
+    ax.set_xticks([0, 1], ["start", f"after {ITERATIONS[ctx.budget]} iterations"])
+    ax.set_ylabel("share of route 1")
+    ax.set_title(f"{name} on follow the crowd a={crowd[0]}, b={crowd[1]}", fontsize=9)
+    ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    path = ctx.report_dir / f"uniqueness-basins-{file_stem(name)}-{file_stem(str(crowd))}.png"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return str(path)
