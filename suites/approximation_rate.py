@@ -35,7 +35,7 @@ from mfcheck.games import queueing, queueing_equilibrium, resource_selection
 from mfcheck.games.resource_selection import split_policy
 from mfcheck.nplayer import exact_exploitability
 from mfcheck.protocols import solver_name
-from mfcheck.report import file_stem
+from mfcheck.report import file_stem, new_figure, save_figure
 
 Tensor = torch.Tensor
 ALPHA = FALSE_FAILURE_RATE
@@ -253,11 +253,7 @@ def plot_errors(report_dir, simulator, budget: Budget, eq: Equilibrium,
                 fits: dict[str, RateFit], c_binomial: float) -> str:
     """Log-log error against N per schedule: points with ±2 SE bars, the fitted line, and
     the independent-draws guide c/√N."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig, ax = new_figure(figsize=(5.5, 4.2))
     for text, fit in fits.items():
         bar = ax.errorbar(fit.sizes, fit.error, yerr=2 * fit.standard_error, fmt="o", ms=4,
                           capsize=2, label=f"{Schedule.parse(text)}: slope {fit.slope:.3f} "
@@ -273,13 +269,8 @@ def plot_errors(report_dir, simulator, budget: Budget, eq: Equilibrium,
     name = solver_name(simulator)
     ax.set_title(textwrap.fill(f"{name}: {eq.game.name}", 90), fontsize=7)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    report_dir.mkdir(parents=True, exist_ok=True)
-    path = report_dir / (f"approximation-rate-{file_stem(name)}-"
-                         f"{eq.label}-{budget.value}.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path)
+    return save_figure(fig, report_dir / (f"approximation-rate-{file_stem(name)}-"
+                                          f"{eq.label}-{budget.value}.png"))
 
 
 # -- exploitability ----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from mfcheck.adapters.magent import MAP_SIZE, MAX_CYCLES, BattleEnv, missing_rea
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.envs import sample_actions
 from mfcheck.protocols import learner_policy, solver_name
-from mfcheck.report import atomic_write, file_stem
+from mfcheck.report import atomic_write, file_stem, new_figure, save_figure
 
 ALPHA = FALSE_FAILURE_RATE
 #: The win rate a learner must not be significantly below (a coin flip against its opponent).
@@ -207,10 +207,6 @@ def round_robin(learner, game, ctx: Context) -> Outcome:
 def write_round_robin(report_dir, learner: str, names: list[str], margins: dict) -> list[str]:
     """``battle-round-robin-<learner>.csv`` (won, drawn, lost, win rate and its interval for
     every ordered pair) and ``.png`` (a heat map of the win rates) in ``report_dir``."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     report_dir.mkdir(parents=True, exist_ok=True)
     rows, rate = [], torch.full((len(names), len(names)), float("nan"))
     for (i, a), (j, b) in ((p, q) for p in enumerate(names) for q in enumerate(names)):
@@ -225,7 +221,7 @@ def write_round_robin(report_dir, learner: str, names: list[str], margins: dict)
     csv = report_dir / f"{stem}.csv"
     atomic_write(csv, "player,opponent,won,drawn,lost,win_rate,lower,upper\n"
                  + "\n".join(rows) + "\n")
-    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 1.1 * len(names) + 1.5))
+    fig, ax = new_figure(figsize=(1.3 * len(names) + 2, 1.1 * len(names) + 1.5))
     image = ax.imshow(rate.numpy(), vmin=0, vmax=1, cmap="RdBu")
     for i in range(len(names)):
         for j in range(len(names)):
@@ -238,8 +234,4 @@ def write_round_robin(report_dir, learner: str, names: list[str], margins: dict)
     ax.set_xlabel("opponent")
     ax.set_ylabel("player")
     fig.colorbar(image, label="fraction of games won")
-    fig.tight_layout()
-    png = report_dir / f"{stem}.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return [str(csv), str(png)]
+    return [str(csv), save_figure(fig, report_dir / f"{stem}.png")]

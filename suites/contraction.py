@@ -27,7 +27,6 @@ or from the algorithm (the rate windows), never from a run.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,7 +45,7 @@ from mfcheck.errors import InvalidGameError
 from mfcheck.game import FiniteMFG
 from mfcheck.games.resource_selection import resource_selection
 from mfcheck.kernels.flow import STATIONARY_TOL
-from mfcheck.report import file_stem
+from mfcheck.report import file_stem, new_figure, save_figure
 
 #: Rounding allowance relative to the largest |entry| involved: about 4500 ulps, far above
 #: the rounding of the ≤ 50-term sums in these operators, far below any modelling error.
@@ -746,23 +745,12 @@ def _plot_route_moduli(mean_action_map: MeanActionMap, ctx: Context) -> str:
 
 
 def _figure():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt.subplots(figsize=(5.2, 3.8))
+    return new_figure(figsize=(5.2, 3.8))
 
 
 def _save_figure(fig, ctx: Context, check: str) -> str:
-    """``contraction-<check>.png`` in the report dir, written atomically."""
-    import matplotlib.pyplot as plt
-    ctx.report_dir.mkdir(parents=True, exist_ok=True)
-    path = ctx.report_dir / f"contraction-{file_stem(check)}.png"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return str(path)
+    """``contraction-<check>.png`` in the report dir."""
+    return save_figure(fig, ctx.report_dir / f"contraction-{file_stem(check)}.png")
 
 
 ROUTE_FAMILY = Draws(max_states=1, max_bins=1, max_actions=4)
@@ -1109,7 +1097,7 @@ def _softmax_recursion(step: PopulationStep, ctx: Context) -> list[Finding]:
             except InvalidGameError as exc:
                 ok, text = False, f"{text}; T_κ from uniform: {exc}"
         else:
-            text += (f"; above the threshold: the largest ratio is "
+            text += ("; above the threshold: the largest ratio is "
                      + ("> 1, T_κ expands" if largest > 1 else "≤ 1, no expansion found"))
         findings.append(Finding(ok, [identity, largest], [0.0, bound], ROUNDING, text))
     return findings

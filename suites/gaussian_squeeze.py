@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from mfcheck.envs import SYNCHRONOUS, Schedule, sample_actions
 from mfcheck.envs.gaussian_squeeze import GaussianSqueeze
 from mfcheck.errors import SolverError
 from mfcheck.protocols import learner_policy, solver_name
-from mfcheck.report import atomic_write, file_stem
+from mfcheck.report import atomic_write, file_stem, new_figure, save_figure
 
 ALPHA = FALSE_FAILURE_RATE
 TARGET = 0.95  # G/G(x*) the issue asks of MF-Q and MF-AC
@@ -221,14 +220,10 @@ def record_learning_curve(report_dir: Path, name: str, setting: Setting, recorde
 def draw_learning_curves(report_dir: Path) -> str:
     """One panel per N: G/G(x*) against epochs for every learner with a stored curve
     (mean ± one s.d. across replicas), its final evaluation in the legend."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     records = [json.loads(p.read_text()) for p in
                sorted(report_dir.glob("gaussian-squeeze-curve-*.json"))]
     sizes = sorted({r["n_agents"] for r in records})
-    fig, axes = plt.subplots(1, len(sizes), figsize=(4.5 * len(sizes), 3.6), sharey=True,
+    fig, axes = new_figure(1, len(sizes), figsize=(4.5 * len(sizes), 3.6), sharey=True,
                              squeeze=False)
     for ax, n in zip(axes[0], sizes):
         for r in (r for r in records if r["n_agents"] == n):
@@ -244,10 +239,4 @@ def draw_learning_curves(report_dir: Path) -> str:
         ax.legend(fontsize=7, loc="lower right", title="evaluated G/G*", title_fontsize=7)
     axes[0][0].set_ylabel("G(x) / G(x*) during training")
     axes[0][0].set_ylim(0, 1.05)
-    fig.tight_layout()
-    path = report_dir / FIGURE
-    tmp = report_dir / f".{FIGURE}.{os.getpid()}.tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)  # atomic: another case may be redrawing the same figure
-    return str(path)
+    return save_figure(fig, report_dir / FIGURE)  # another case may redraw the same figure

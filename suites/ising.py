@@ -21,7 +21,7 @@ from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.errors import SolverError
 from mfcheck.ising import energy, magnetization
 from mfcheck.protocols import sampler_samples, solver_name
-from mfcheck.report import file_stem
+from mfcheck.report import file_stem, new_figure, save_figure
 
 ALPHA = FALSE_FAILURE_RATE
 
@@ -297,10 +297,6 @@ def write_order_parameter_curve(report_dir, name: str, T, mean, se, *, label: st
     {label: (mean, se)} adds curves at the same temperatures (one CSV column pair each).
     The x axis shows T/``x_unit``: the Ising stage game's τ = T·λ/2 is ``x_unit = 2/λ``.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     curves = {label or f"{name}, 20×20": (mean, se), **(more or {})}
     report_dir.mkdir(parents=True, exist_ok=True)
     stem = "order-parameter-" + file_stem(name)
@@ -310,7 +306,7 @@ def write_order_parameter_curve(report_dir, name: str, T, mean, se, *, label: st
     columns = [T] + [v for m, s in curves.values() for v in (m, s)]
     rows = "\n".join(",".join(f"{v:.8g}" for v in row) for row in zip(*columns))
     csv.write_text(",".join(header) + "\n" + rows + "\n")
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = new_figure(figsize=(6, 4))
     x = np.asarray(T, dtype=float) / x_unit
     grid = np.linspace(min(T), max(T), 400)
     ax.plot(grid / x_unit, exact.onsager_magnetization(grid), "k-", lw=1, label="Onsager (L = ∞)")
@@ -320,11 +316,7 @@ def write_order_parameter_curve(report_dir, name: str, T, mean, se, *, label: st
     ax.set_xlabel(x_label)
     ax.set_ylabel("order parameter ξ = ⟨|N↑ − N↓|⟩ / N")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    png = report_dir / f"{stem}.png"
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return [str(csv), str(png)]
+    return [str(csv), save_figure(fig, report_dir / f"{stem}.png", dpi=120)]
 
 
 @suite.check("order-parameter-curve", games=_settings(**{"L20": Setting(20, ())}))

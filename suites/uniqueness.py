@@ -23,7 +23,6 @@ resource selection's nearly absorbing averaged policies (docs/uniqueness.md, ope
 from __future__ import annotations
 
 import math
-import os
 
 import hypothesis
 import numpy as np
@@ -38,7 +37,7 @@ from mfcheck.games import crowd_equilibria, follow_the_crowd
 from mfcheck.kernels import exploitability
 from mfcheck.protocols import (last_policies, planner_convergent, planner_takes_initial_policy,
                                planner_temperature, solver_name)
-from mfcheck.report import file_stem
+from mfcheck.report import file_stem, new_figure, save_figure
 
 from .congestion import Routes, _fmt, detect_period, route_split
 
@@ -274,12 +273,8 @@ def finds_every_equilibrium(planner, crowd, ctx: Context) -> Outcome:
 
 def plot_basins(ctx: Context, planner, crowd, initial, seen, targets) -> str:
     """Start → limit of route 1's share, with the equilibria marked; PNG in the report dir."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     name = solver_name(planner)
-    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    fig, ax = new_figure(figsize=(5.2, 3.8))
     for label, (m, _, _) in seen.items():
         ax.annotate("", xy=(1, m[0]), xytext=(0, route_split(initial[label])[0]),
                     arrowprops=dict(arrowstyle="->", lw=0.8, color="C0"))
@@ -288,11 +283,5 @@ def plot_basins(ctx: Context, planner, crowd, initial, seen, targets) -> str:
     ax.set_xticks([0, 1], ["start", f"after {ITERATIONS[ctx.budget]} iterations"])
     ax.set_ylabel("share of route 1")
     ax.set_title(f"{name} on follow the crowd a={crowd[0]}, b={crowd[1]}", fontsize=9)
-    ctx.report_dir.mkdir(parents=True, exist_ok=True)
-    path = ctx.report_dir / f"uniqueness-basins-{file_stem(name)}-{file_stem(str(crowd))}.png"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return str(path)
+    return save_figure(fig, ctx.report_dir / f"uniqueness-basins-{file_stem(name)}-"
+                                             f"{file_stem(str(crowd))}.png")
