@@ -30,6 +30,7 @@ from .actor_critic import ActorCritic
 from .independent_q import IndependentQ
 from .mf_ac import MFAC
 from .mf_q import MFQ
+from .tmf_pg import TMFPG
 
 #: About this many agents act per step where a suite lets the learner choose (docs/learners.md).
 AGENTS_PER_STEP = 5
@@ -48,4 +49,9 @@ NEURAL_LEARNERS = {
     "ac-mlp": ActorCritic(approximator="mlp"),
 }
 
-__all__ = ["ActorCritic", "IndependentQ", "LEARNERS", "MFAC", "MFQ", "NEURAL_LEARNERS"]
+#: Temporal Mean Field learners (``tmf = True``): they learn on a `mfcheck.envs.FiniteGameEnv`
+#: and return policy(obs, population) (`tmf_pg`, docs/tmf.md).
+TMF_LEARNERS = {"tmf-pg": TMFPG()}
+
+__all__ = ["ActorCritic", "IndependentQ", "LEARNERS", "MFAC", "MFQ", "NEURAL_LEARNERS",
+           "TMFPG", "TMF_LEARNERS"]
