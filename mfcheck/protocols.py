@@ -227,3 +227,40 @@ class ValidatedPolicy:
                               f"replica {b} the probabilities {probs[b, i].tolist()}, not a "
                               f"distribution")
         return probs
+
+
+def simulator_populations(simulator: Any, game: FiniteMFG, policy: torch.Tensor, *,
+                          n_agents: int, acting, rounds: int, batch: int, seed: int,
+                          record_every: int = 1, **options) -> torch.Tensor:
+    """Run an N-player simulator (see `mfcheck.nplayer`) and return its validated μ̂_N,
+    ``(batch, rounds/record_every + 1, S)`` float64.
+
+    ``record_every`` (and any further ``options``, e.g. ``initial``) is passed on only when
+    it differs from the protocol's default, so that a simulator without the option can
+    still run the checks that do not need it. Anything the simulator raises or returns
+    wrong (type, shape, device, NaN, a row that is not a distribution) becomes a
+    `SolverError` that says which call and what was wrong.
+    """
+    name = solver_name(simulator)
+    call = f"{name}.simulate(N={n_agents}, acting={acting}, rounds={rounds})"
+    if record_every != 1:
+        options["record_every"] = record_every
+    try:
+        mu = simulator.simulate(game, policy, n_agents=n_agents, acting=acting, rounds=rounds,
+                                batch=batch, seed=seed, **options).mu
+    except Exception as exc:
+        raise SolverError(f"{call} raised {type(exc).__name__}: {exc}") from exc
+    expected = (batch, rounds // record_every + 1, game.n_states)
+    if not isinstance(mu, torch.Tensor) or tuple(mu.shape) != expected or \
+            mu.device != game.device:
+        got = (f"shape {tuple(mu.shape)} on {mu.device}" if isinstance(mu, torch.Tensor)
+               else type(mu).__name__)
+        raise SolverError(f"invalid output: {call} gave trajectory.mu {got}; expected shape "
+                          f"{expected} on {game.device}")
+    mu = mu.to(torch.float64)
+    bad = ~torch.isfinite(mu).all(-1) | (mu < 0).any(-1) | ((mu.sum(-1) - 1).abs() > 1e-9)
+    if bad.any():
+        b, r = (int(v) for v in bad.nonzero()[0])
+        raise SolverError(f"invalid output: {call} gave μ̂_N = {mu[b, r].tolist()} for "
+                          f"replica {b} at record {r}, not a distribution")
+    return mu

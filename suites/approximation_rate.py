@@ -29,12 +29,11 @@ from mfcheck import stats
 from mfcheck.analytic.congestion import wardrop_n_route
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.envs import Schedule
-from mfcheck.errors import SolverError
 from mfcheck.game import FiniteMFG
 from mfcheck.games import queueing, queueing_equilibrium, resource_selection
 from mfcheck.games.resource_selection import split_policy
 from mfcheck.nplayer import exact_exploitability
-from mfcheck.protocols import solver_name
+from mfcheck.protocols import simulator_populations, solver_name
 from mfcheck.report import file_stem, new_figure, save_figure
 
 Tensor = torch.Tensor
@@ -137,28 +136,12 @@ def rounds_per_epoch(schedule: Schedule, n_agents: int) -> int:
 def simulated_mu(simulator, eq: Equilibrium, *, n_agents: int, schedule: Schedule,
                  level: Level, seed: int) -> Tensor:
     """μ̂_N ``(replicas, records, S)`` from ``simulator``, one record per epoch, started from
-    μ*; anything that breaks the protocol becomes a `SolverError`."""
-    name, game = solver_name(simulator), eq.game
+    μ*, validated (`mfcheck.protocols.simulator_populations`)."""
     every = rounds_per_epoch(schedule, n_agents)
     epochs = level.burn_in_epochs + level.measured_epochs
-    try:
-        tr = simulator.simulate(game, eq.policy, n_agents=n_agents, acting=schedule,
-                                rounds=epochs * every, batch=level.replicas, seed=seed,
-                                initial=eq.mu, record_every=every)
-        mu = tr.mu
-    except Exception as exc:
-        raise SolverError(f"{name}.simulate(N={n_agents}, acting={schedule}) raised "
-                          f"{type(exc).__name__}: {exc}") from exc
-    shape = (level.replicas, epochs + 1, game.n_states)
-    if not isinstance(mu, Tensor) or tuple(mu.shape) != shape or mu.device != game.device:
-        got = (tuple(mu.shape), str(mu.device)) if isinstance(mu, Tensor) else type(mu).__name__
-        raise SolverError(f"invalid output: {name}.simulate(N={n_agents}, acting={schedule}) "
-                          f"gave trajectory.mu {got}; expected {shape} on {game.device}")
-    if not torch.isfinite(mu).all() or (mu < 0).any() or \
-            ((mu.sum(-1) - 1).abs() > 1e-9).any():
-        raise SolverError(f"invalid output: {name}.simulate(N={n_agents}, acting={schedule}) "
-                          f"gave a trajectory.mu that is not a distribution")
-    return mu
+    return simulator_populations(simulator, eq.game, eq.policy, n_agents=n_agents,
+                                 acting=schedule, rounds=epochs * every, batch=level.replicas,
+                                 seed=seed, record_every=every, initial=eq.mu)
 
 
 def time_averaged_error(mu: Tensor, target: Tensor, burn_in: int) -> Tensor:

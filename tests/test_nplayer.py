@@ -10,6 +10,7 @@ from a previous run.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -298,6 +299,56 @@ def test_reference_simulator_follows_the_protocol(device):
     assert tr.mu.shape == (2, 3, 3) and tr.mean_return.shape == (2,)
     assert tr.mu.device.type == device.type
     assert torch.allclose(tr.mu.sum(-1), torch.ones(2, 3, dtype=torch.float64, device=device))
+
+
+class _Returns:
+    """A simulator whose trajectory.mu is whatever it is given (or that raises it)."""
+
+    def __init__(self, mu):
+        self.mu = mu
+
+    def simulate(self, game, policy, **kwargs):
+        if isinstance(self.mu, Exception):
+            raise self.mu
+        return self
+
+
+@pytest.mark.parametrize("mu, words", [
+    (RuntimeError("out of memory"), "raised RuntimeError: out of memory"),
+    (torch.full((2, 4, 3), 1 / 3, dtype=torch.float64), "expected shape (2, 5, 3)"),
+    ([[0.5, 0.5]], "gave trajectory.mu list"),
+    (torch.full((2, 5, 3), 0.5, dtype=torch.float64), "not a distribution"),
+    (torch.full((2, 5, 3), float("nan"), dtype=torch.float64), "replica 0 at record 0"),
+])
+def test_a_simulators_broken_output_becomes_a_solver_error(mu, words):
+    from mfcheck.errors import SolverError
+    from mfcheck.protocols import simulator_populations
+
+    game = random_game(3, 2, horizon=None, discount=0.9, seed=1)
+    with pytest.raises(SolverError, match=re.escape(words)):
+        simulator_populations(_Returns(mu), game, game.uniform_policy(), n_agents=10,
+                              acting="one", rounds=4, batch=2, seed=0)
+
+
+def test_simulator_populations_passes_only_the_options_it_is_given():
+    from mfcheck.protocols import simulator_populations
+
+    game = random_game(3, 2, horizon=None, discount=0.9, seed=1)
+    mu = simulator_populations(ReferenceSimulator(), game, game.uniform_policy(), n_agents=10,
+                               acting="one", rounds=4, batch=2, seed=0, record_every=2,
+                               initial=game.mu0)
+    assert mu.shape == (2, 3, 3)
+    seen = {}
+
+    class Minimal:  # no record_every, no initial: still usable when they are not needed
+        def simulate(self, game, policy, *, n_agents, acting, rounds, batch, seed):
+            seen.update(n_agents=n_agents, rounds=rounds)
+            return simulate(game, policy, n_agents=n_agents, acting=acting, rounds=rounds,
+                            batch=batch, seed=seed)
+
+    simulator_populations(Minimal(), game, game.uniform_policy(), n_agents=10, acting="one",
+                          rounds=4, batch=2, seed=0)
+    assert seen == {"n_agents": 10, "rounds": 4}
 
 
 @pytest.mark.parametrize("kwargs, error, words", [
