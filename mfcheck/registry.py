@@ -14,6 +14,9 @@ SUITE_MODULES = {
     "ising": "mfcheck.suites.ising",
     "ising-mfq": "mfcheck.suites.ising_mfq",
     "contraction": "mfcheck.suites.contraction",
+    "approximation-rate": "mfcheck.suites.approximation_rate",
+    "sync-async": "mfcheck.suites.sync_async",
+    "uniqueness": "mfcheck.suites.uniqueness",
     "gaussian-squeeze": "mfcheck.suites.gaussian_squeeze",
     "battle": "mfcheck.suites.battle",
 }

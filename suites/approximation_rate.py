@@ -128,16 +128,11 @@ LEVELS = {
 CUDA_EXTRA_SIZES = (10_000_000,)
 
 
-def rounds_per_epoch(schedule: Schedule, n_agents: int) -> int:
-    """Rounds that make one epoch (N agent decisions) under ``schedule``."""
-    return max(1, round(n_agents / schedule.agents_per_round(n_agents)))
-
-
 def simulated_mu(simulator, eq: Equilibrium, *, n_agents: int, schedule: Schedule,
                  level: Level, seed: int) -> Tensor:
     """μ̂_N ``(replicas, records, S)`` from ``simulator``, one record per epoch, started from
     μ*, validated (`mfcheck.protocols.simulator_populations`)."""
-    every = rounds_per_epoch(schedule, n_agents)
+    every = schedule.steps(n_agents)
     epochs = level.burn_in_epochs + level.measured_epochs
     return simulator_populations(simulator, eq.game, eq.policy, n_agents=n_agents,
                                  acting=schedule, rounds=epochs * every, batch=level.replicas,

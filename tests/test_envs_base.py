@@ -105,3 +105,11 @@ def test_sample_actions_follows_the_probabilities():
 def test_sample_actions_never_picks_a_zero_probability_action_at_the_end():
     probs = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64).expand(10_000, 3)
     assert (sample_actions(probs, torch.Generator().manual_seed(3)) == 0).all()
+
+
+def test_an_epoch_is_n_agent_decisions_whatever_the_schedule():
+    schedules = [Schedule("one"), Schedule("fraction", 0.1), Schedule("all")]
+    assert [s.steps(1000) for s in schedules] == [1000, 10, 1]
+    assert [s.steps(1000, epochs=3) for s in schedules] == [3000, 30, 3]
+    assert Schedule("one").acting_fraction(1000) == 1e-3
+    assert Schedule("fraction", 0.3).steps(1000) == 3  # 3.33 steps, rounded

@@ -16,7 +16,6 @@ from mfcheck.games.random_game import random_game
 from mfcheck.games.resource_selection import resource_selection
 from mfcheck.kernels.flow import step as flow_step
 from mfcheck.reference.marl import TMF_LEARNERS, TMFPG
-from mfcheck.reference.marl.tmf_pg import epoch_steps
 from mfcheck.stats import bonferroni, z_test
 
 torch.set_num_threads(1)
@@ -203,7 +202,7 @@ def test_tmf_pg_reaches_the_logit_equilibrium_rare_action_included(schedule):
     game = resource_selection(a, b, discount=0.9)
     split = torch.tensor(logit_n_route(a, b, tau), dtype=torch.float64)
     env = FiniteGameEnv(game, N, batch=B, schedule=schedule)
-    policy = TMFPG().learn(env, steps=epoch_steps(env, 60), seed=0, temperature=tau)
+    policy = TMFPG().learn(env, steps=env.schedule.steps(env.n_agents, 60), seed=0, temperature=tau)
     distance = weighted_distance(policy, split, B)
     # Measured (docs/tmf.md, 8 replicas per seed): at most 0.042 (k = 1, seeds 1, 3, 6, 7), 0.018
     # (k = N/10, seed 1), 0.043 (k = N, seeds 1-8).
@@ -232,7 +231,7 @@ def test_tmf_pg_policy_depends_on_the_population_without_runaway_and_the_hook_re
     gaps = []
     for learner in (TMFPG(reset_every=1), UniformPopulation(reset_every=1)):
         env = FiniteGameEnv(game, 100, batch=2, start="random")
-        policy = learner.learn(env, steps=epoch_steps(env, 200), seed=0, temperature=0.1)
+        policy = learner.learn(env, steps=env.schedule.steps(env.n_agents, 200), seed=0, temperature=0.1)
         moves = policy(obs, crowded)[:, 0, 1], policy(obs, empty)[:, 0, 1]
         gaps.append(float((moves[0] - moves[1]).min()))
         # No runaway: the first version with weight_floor=0.01 drove logits to ±30 here.

@@ -65,6 +65,15 @@ class Schedule:
         """Expected number of agents acting per step."""
         return {"all": n_agents, "one": 1, "fraction": self.fraction * n_agents}[self.kind]
 
+    def acting_fraction(self, n_agents: int) -> float:
+        """κ = k/N: the fraction of the agents acting per step (in expectation)."""
+        return self.agents_per_round(n_agents) / n_agents
+
+    def steps(self, n_agents: int, epochs: float = 1.0) -> int:
+        """The steps that make ``epochs`` epochs of N agent decisions: epochs·N/k, rounded
+        (at least one)."""
+        return max(1, round(epochs / self.acting_fraction(n_agents)))
+
     def mask(self, batch: int, n_agents: int, generator: torch.Generator,
              device: torch.device) -> Tensor:
         if self.kind == "all":

@@ -8,7 +8,7 @@ Protocol (a TMF learner, ``tmf = True``)::
     policy(obs, population)  # obs (batch, n) int64, population (batch, S) -> (batch, n, A)
 
 ``env`` is a `mfcheck.envs.FiniteGameEnv`; ``steps`` env steps (an epoch is N agent
-decisions, N/k steps: `epoch_steps` converts); ``temperature`` τ, one per replica (a
+decisions, N/k steps: ``env.schedule.steps(N, epochs)`` converts); ``temperature`` τ, one per replica (a
 ``(batch,)`` tensor or a number; None: `DEFAULT_TEMPERATURE`); ``monitor(step,
 observation)`` after every step if given. Replicas are independent seeds: each has its
 own parameters. On the CPU a seed gives a bit-identical run.
@@ -96,13 +96,6 @@ Tensor = torch.Tensor
 DEFAULT_TEMPERATURE = 0.1
 
 
-def epoch_steps(env: FiniteGameEnv, epochs: float) -> int:
-    """The env steps that make ``epochs`` epochs (N agent decisions each) under the env's
-    schedule: epochs · N / k, k the expected number of agents acting per step."""
-    k = env.schedule.agents_per_round(env.n_agents)
-    return max(1, round(epochs * env.n_agents / k))
-
-
 def population_features(population: Tensor) -> Tensor:
     """φ(μ) = (1, μ − 1/S), ``(batch, S + 1)``."""
     S = population.shape[-1]
@@ -179,7 +172,7 @@ class TMFPG:
         q = torch.zeros(B, S, A, F, dtype=dtype, device=dev)
         theta_sum = torch.zeros_like(theta)
         averaged_from = steps - max(1, math.ceil(self.average * steps))
-        reset_steps = None if self.reset_every is None else epoch_steps(env, self.reset_every)
+        reset_steps = None if self.reset_every is None else env.schedule.steps(env.n_agents, self.reset_every)
         # The actor's step is in units of τ: θ moves towards Q/τ (module docstring).
         actor_steps = self.actor_step / tau[:, None]  # (B, 1)
         tau_ = tau[:, None, None]

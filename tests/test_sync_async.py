@@ -1,0 +1,99 @@
+"""The helpers of the ``sync-async`` suite (suites/sync_async.py): the equivalence test,
+the margins, the TMF equilibrium of a myopic game, the stationary population of a TMF
+policy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mfcheck import stats
+from mfcheck.analytic.congestion import logit_n_route
+from mfcheck.games.resource_selection import resource_selection, split_policy
+from mfcheck.suites import sync_async as sa
+from mfcheck.tmf import population_map
+
+
+def estimate(mean, se, k=16):
+    return stats.ReplicateEstimate(mean, se, k, k - 1)
+
+
+def test_equivalence_fails_only_when_the_difference_is_shown_beyond_the_margin():
+    # equal SEs on k − 1 dof each: Welch's dof is 2(k − 1)
+    same = sa.equivalence(estimate(1.0, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
+    assert same.dof == pytest.approx(30) and same.passed and same.shown
+    assert same.half_width == pytest.approx(math.hypot(0.01, 0.01) * 4.3, rel=0.05)
+    far = sa.equivalence(estimate(1.5, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
+    assert not far.passed and not far.shown and "FAIL" in far.describe("x")
+    # too noisy to tell: neither shown equivalent nor shown different, and it says so
+    vague = sa.equivalence(estimate(1.12, 0.05), estimate(1.0, 0.05), 0.1, 1e-4)
+    assert vague.passed and not vague.shown and "not shown equivalent" in vague.describe("x")
+
+
+def test_snapshot_error_is_the_mean_l1_scatter_of_n_agents():
+    split = np.array([0.6361, 0.2919, 0.072])
+    gen = torch.Generator().manual_seed(1)
+    n, draws = 1000, 20_000
+    counts = torch.multinomial(torch.as_tensor(split), n * draws, replacement=True,
+                               generator=gen).view(draws, n)
+    mu = torch.nn.functional.one_hot(counts, 3).double().mean(1)
+    measured = float((mu - torch.as_tensor(split)).abs().sum(-1).mean())  # SE ≈ 0.3%
+    assert sa.snapshot_error(split, n) == pytest.approx(measured, rel=0.03)
+
+
+def test_myopic_equilibrium_is_the_logit_split_without_switching_cost():
+    a, b, tau = [1.0, 1.25, 1.5], [1.0, 1.0, 1.0], 0.2
+    game = resource_selection(a, b, discount=0.0)
+    populations = torch.tensor([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]], dtype=torch.float64)
+    pi = sa.myopic_equilibrium(game, populations, tau)
+    # no switching cost: every agent faces the same costs, whatever μ is
+    assert torch.allclose(pi, torch.as_tensor(logit_n_route(a, b, tau)).expand(2, 3, 3),
+                          atol=1e-10)
+    with pytest.raises(ValueError, match="γ = 0"):
+        sa.myopic_equilibrium(resource_selection(a, b), populations, tau)
+
+
+def test_myopic_equilibrium_with_switching_cost_is_a_fixed_point_that_depends_on_mu():
+    setting = sa.FEEDBACK_GAMES["resource_selection(κ=0.3,γ=0,τ=0.2)"]("cpu")
+    game = setting.game("cpu")
+    mu = torch.tensor(setting.populations, dtype=torch.float64)
+    pi = sa.myopic_equilibrium(game, mu, setting.temperature)
+    again = torch.softmax(game.reward(0, mu[..., None] * pi) / setting.temperature, -1)
+    assert torch.allclose(pi, again, atol=1e-12)
+    # agents leave a crowded resource: P(stay on 0) falls when resource 0 holds 80%
+    assert pi[0, 0, 0] < pi[1, 0, 0] - 0.1
+    spread = sa.table_distance(pi[:, None], pi[None])
+    assert torch.allclose(spread, spread.T) and float(spread.max()) > 0.3
+
+
+def test_table_distance_is_a_metric_so_ignoring_mu_costs_half_the_spread():
+    gen = torch.Generator().manual_seed(0)
+    p, q, r = (torch.rand(3, 3, generator=gen, dtype=torch.float64).softmax(-1)
+               for _ in range(3))
+    assert sa.table_distance(p, p) == 0
+    assert sa.table_distance(p, r) <= sa.table_distance(p, q) + sa.table_distance(q, r) + 1e-15
+
+
+def test_stationary_population_of_a_tmf_policy():
+    game = resource_selection([1.0, 1.5, 2.0], [1.0, 1.0, 1.0], discount=0.9)
+    split = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    mu, change = sa.stationary_population(game, split_policy(game, split), 2)
+    assert change <= 1e-12 and torch.allclose(mu, split.expand(2, 3), atol=1e-12)
+
+    def crowd_averse(obs, population):  # moves towards the least crowded resource
+        table = torch.softmax(-4.0 * population, -1)[:, None, :].expand(-1, 3, -1)
+        return table.gather(1, obs[..., None].expand(-1, -1, 3))
+
+    mu, change = sa.stationary_population(game, crowd_averse, 2)
+    assert change <= 1e-12
+    assert torch.allclose(population_map(game, crowd_averse, mu), mu, atol=1e-11)
+
+
+def test_dynamics_start_far_from_stationary():
+    for make in sa.DYNAMICS.values():
+        dyn = make("cpu")
+        far = population_map(dyn.game, dyn.policy, dyn.game.mu0[None])[0]
+        assert float((far - dyn.game.mu0).abs().sum()) > 0.3  # one step moves it a lot
