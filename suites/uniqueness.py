@@ -283,5 +283,6 @@ def plot_basins(ctx: Context, planner, crowd, initial, seen, targets) -> str:
     ax.set_xticks([0, 1], ["start", f"after {ITERATIONS[ctx.budget]} iterations"])
     ax.set_ylabel("share of route 1")
     ax.set_title(f"{name} on follow the crowd a={crowd[0]}, b={crowd[1]}", fontsize=9)
+    costs = "-".join(f"{x:g}" for x in (*crowd[0], *crowd[1]))  # a1-a2-b1-b2
     return save_figure(fig, ctx.report_dir / f"uniqueness-basins-{file_stem(name)}-"
-                                             f"{file_stem(str(crowd))}.png")
+                                             f"{file_stem(costs)}.png")
