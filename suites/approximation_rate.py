@@ -2,14 +2,18 @@
 (FACTS.md, "Mean-field approximation rate"; docs/approximation_rate.md).
 
 Two checks on games whose stationary mean-field equilibrium (π*, μ*) mfcheck knows in
-closed form (`GAMES`):
+closed form (`GAMES`), and, for the first, on Hypothesis-drawn garnet games with drawn
+policies (`DrawnGarnets`):
 
-- ``distribution-error`` (the simulator's): N agents play π* from μ* under several
-  schedules; E‖μ̂_N − μ*‖₁ on a log grid of N must fall like N^(−1/2) whatever the number
-  k of agents acting per round (the Temporal Mean Field claim). Per replica the error is
+- ``distribution-error`` (the simulator's): N agents play a stationary policy π from its
+  stationary mean field μ^π (π*, μ* on the fixed games) under several schedules;
+  E‖μ̂_N − μ^π‖₁ on a log grid of N must fall like N^(−1/2) whatever the number k of
+  agents acting per round (the Temporal Mean Field claim). Per replica the error is
   averaged over one record per epoch after a burn-in (records are correlated in time,
   replicas are independent: the standard error is across replicas); the slope of
   log(error) on log(N) is a weighted least-squares fit whose interval must contain −1/2.
+  The measured prefactor error·√N is reported against independent draws and against the
+  linear-noise approximation of the N-player population (`Linearisation`).
 - ``exploitability-rate`` (mfcheck's own N-player game): the exact N-player
   exploitability of π* (the true best response of one agent that sees the others'
   counts, by enumeration) must decay at least as fast as N^(−1/2).
@@ -22,16 +26,23 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import hypothesis
+import hypothesis.strategies as st
 import numpy as np
 import torch
+from scipy import stats as scipy_stats
 
-from mfcheck import stats
+from mfcheck import stats, strategies
 from mfcheck.analytic.congestion import wardrop_n_route
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
+from mfcheck.errors import MFCheckError
 from mfcheck.envs import Schedule
 from mfcheck.game import FiniteMFG
-from mfcheck.games import queueing, queueing_equilibrium, resource_selection
+from mfcheck.games import queueing, queueing_equilibrium, random_game, resource_selection
 from mfcheck.games.resource_selection import split_policy
+from mfcheck.kernels import stationary_distribution
+from mfcheck.kernels.flow import LAZY_MAX_SQUARINGS
+from mfcheck.operators import dobrushin_coefficient
 from mfcheck.nplayer import exact_exploitability
 from mfcheck.protocols import simulator_populations, solver_name
 from mfcheck.report import file_stem, new_figure, save_figure
@@ -50,13 +61,20 @@ suite = Suite("approximation-rate", role="simulator",
 # -- the games ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Equilibrium:
-    """A game with its stationary mean-field equilibrium: π* and its population μ*."""
+class Stationary:
+    """A stationary game, a stationary policy π and its stationary mean field μ^π: what
+    ``distribution-error`` simulates."""
 
-    label: str  # the check's game column
+    label: str  # the check's game column (and a draw's number)
     game: FiniteMFG
     policy: Tensor
     mu: Tensor
+
+
+@dataclass(frozen=True)
+class Equilibrium(Stationary):
+    """A game with its stationary mean-field equilibrium: π* and its population μ*."""
+
     #: Rewards affine in L with L-independent moves: the exploitability may fall like 1/N.
     affine: bool
     #: The largest N whose exact N-player game `mfcheck.nplayer.exact` enumerates (its
@@ -94,7 +112,8 @@ GAMES: dict[str, Callable[[torch.device], Equilibrium]] = {  # by label
 @dataclass(frozen=True)
 class Level:
     """A budget level of ``distribution-error``: the grid of N, the schedules, independent
-    replicas per (N, schedule), and epochs (N agent decisions) of burn-in and measured.
+    replicas per (N, schedule), epochs (N agent decisions) of burn-in and measured, and
+    the number of drawn garnet games (`DrawnGarnets`).
     Asynchronous schedules stop at ``async_up_to``: the reference draws every agent's
     schedule uniform in each of an epoch's 1/f rounds, so an epoch costs 1/f synchronous
     ones (f = 0.1 at N = 1e5: 16 s of CPU per game, against 0.3 s synchronously)."""
@@ -105,6 +124,7 @@ class Level:
     burn_in_epochs: int
     measured_epochs: int
     async_up_to: int
+    garnet_draws: int
 
     def sizes_for(self, schedule: Schedule, device: torch.device) -> tuple[int, ...]:
         sizes = self.sizes + (CUDA_EXTRA_SIZES if device.type == "cuda" and
@@ -119,37 +139,148 @@ class Level:
 FIT_FROM = 100
 LEVELS = {
     Budget.QUICK: Level((10, 100, 1_000, 10_000, 100_000), ("all", "0.1"), replicas=16,
-                        burn_in_epochs=5, measured_epochs=20, async_up_to=10_000),
+                        burn_in_epochs=5, measured_epochs=20, async_up_to=10_000,
+                        garnet_draws=2),
     Budget.FULL: Level((10, 100, 1_000, 10_000, 100_000, 1_000_000), ("all", "0.1", "0.01"),
                        replicas=64, burn_in_epochs=10, measured_epochs=100,
-                       async_up_to=100_000),
+                       async_up_to=100_000, garnet_draws=6),
 }
 #: On CUDA the full grid goes one decade further.
 CUDA_EXTRA_SIZES = (10_000_000,)
 
 
-def simulated_mu(simulator, eq: Equilibrium, *, n_agents: int, schedule: Schedule,
+def simulated_mu(simulator, target: Stationary, *, n_agents: int, schedule: Schedule,
                  level: Level, seed: int) -> Tensor:
     """μ̂_N ``(replicas, records, S)`` from ``simulator``, one record per epoch, started from
-    μ*, validated (`mfcheck.protocols.simulator_populations`)."""
+    μ^π, validated (`mfcheck.protocols.simulator_populations`)."""
     every = schedule.steps(n_agents)
     epochs = level.burn_in_epochs + level.measured_epochs
-    return simulator_populations(simulator, eq.game, eq.policy, n_agents=n_agents,
+    return simulator_populations(simulator, target.game, target.policy, n_agents=n_agents,
                                  acting=schedule, rounds=epochs * every, batch=level.replicas,
-                                 seed=seed, record_every=every, initial=eq.mu)
+                                 seed=seed, record_every=every, initial=target.mu)
 
 
 def time_averaged_error(mu: Tensor, target: Tensor, burn_in: int) -> Tensor:
-    """Per replica, ‖μ̂_N − μ*‖₁ averaged over the records after the first ``burn_in``:
+    """Per replica, ‖μ̂_N − μ^π‖₁ averaged over the records after the first ``burn_in``:
     ``(replicas,)``. Records of one replica are correlated, replicas are independent, so
     these are the values to take a mean and a standard error across."""
     return (mu[:, burn_in:] - target).abs().sum(-1).mean(1)
 
 
+def l1_prefactor(variances: Tensor) -> float:
+    """c in E‖μ̂_N − μ‖₁ ≈ c/√N when √N(μ̂_N − μ) is Gaussian with these variances (per state):
+    Σ_s √(2 Var_s/π), as E|Z| = √(2/π) for a standard normal Z."""
+    return float(torch.sqrt(2 * variances.clamp(min=0) / math.pi).sum())
+
+
 def binomial_prefactor(mu: Tensor) -> float:
     """c in E‖μ̂_N − μ‖₁ ≈ c/√N for N independent draws from μ: Σ_s √(2μ_s(1 − μ_s)/π)
-    (each count is Binomial(N, μ_s), E|Z| = √(2/π) for a standard normal Z)."""
-    return float(torch.sqrt(2 * mu * (1 - mu) / math.pi).sum())
+    (each count is Binomial(N, μ_s))."""
+    return l1_prefactor(mu * (1 - mu))
+
+
+#: μ_s below this counts as an empty state (a transient state's rounding in μ^π).
+EMPTY = 1e-12
+
+
+def multinomial_l1_deviation(mu: Tensor, n: int) -> float:
+    """E‖counts/N − μ‖₁ for Multinomial(N, μ), exactly: Σ_s E|Binomial(N, μ_s) − Nμ_s| / N,
+    summed over the binomial's support."""
+    k = np.arange(n + 1)
+    return sum(float((scipy_stats.binom.pmf(k, n, p) * np.abs(k - n * p)).sum()) / n
+               for p in mu.tolist() if EMPTY < p < 1)
+
+
+def lattice_excess(mu: Tensor, n: int) -> float:
+    """How far N independent draws from μ are from their large-N law c/√N at this N
+    (relative): the lattice correction the rate fit must not see at N = `FIT_FROM`."""
+    return multinomial_l1_deviation(mu, n) * math.sqrt(n) / binomial_prefactor(mu) - 1
+
+
+@dataclass(frozen=True)
+class Linearisation:
+    """The N-player population near μ^π to first order in 1/√N (the linear-noise
+    approximation). In a round where each agent acts with probability f (f = 1: every
+    agent), e = √N(μ̂_N − μ^π) moves as e' = A_f e + ξ with A_f = (1 − f)I + fJ and
+
+        J(s', s) = Σ_a π(a|s) ∂Ψ(s')/∂L(s, a) at L^π = μ^π ⊗ π,  Ψ(L) = Σ_{s,a} L(s, a) P(·|s, a, L),
+
+    the Jacobian of the mean-field step (J = P_πᵀ when P does not depend on L). The noise ξ
+    has three independent sources: who acts, which action (both through the moves and,
+    via L̂_N, the transitions) and where each mover lands (`round_noise`). The stationary
+    covariance Σ = A_f Σ A_fᵀ + Q_f (`covariance`) gives the prefactor of E‖μ̂_N − μ^π‖₁
+    beyond independent draws: where P does not depend on L, agents move independently and
+    Σ = diag μ^π − μ^π μ^πᵀ, the multinomial's, for every f. Column vectors throughout.
+    """
+
+    target: Stationary
+    response: Tensor  # (S', S, A): ∂Ψ(s')/∂L(s, a) at L^π
+    kernel: Tensor    # (S, A, S'): P(s'|s, a, L^π)
+
+    @classmethod
+    def of(cls, target: Stationary) -> Linearisation:
+        game = target.game
+        L = target.mu.unsqueeze(-1) * target.policy
+
+        def flow(L: Tensor) -> Tensor:
+            return torch.einsum("sa,sap->p", L, game.transition(0, L))
+
+        return cls(target, torch.autograd.functional.jacobian(flow, L), game.transition(0, L))
+
+    def round_map(self, fraction: float) -> Tensor:
+        """A_f ``(S, S)``: one round's linear map of μ̂_N − μ^π."""
+        jacobian = (self.response * self.target.policy).sum(-1)
+        eye = torch.eye(jacobian.shape[0], dtype=jacobian.dtype, device=jacobian.device)
+        return (1 - fraction) * eye + fraction * jacobian
+
+    def mixing_modulus(self, schedule: Schedule) -> float:
+        """δ(E²), E = A_f^(1/f) one epoch (N agent decisions): the ℓ1 modulus of two epochs
+        of the linearised population map on deviations of total mass 0 (the Dobrushin
+        coefficient of the two-epoch map; `operators.dobrushin_coefficient` of its rows).
+        f = k/N does not depend on N for the levels' schedules ("all" and fractions)."""
+        fraction = schedule.acting_fraction(FIT_FROM)
+        epoch = torch.linalg.matrix_power(self.round_map(fraction), round(1 / fraction))
+        return dobrushin_coefficient((epoch @ epoch).T)
+
+    def round_noise(self, fraction: float) -> Tensor:
+        """Q_f = N·Cov(ξ) ``(S, S)``. With D = ∂Ψ/∂L − P (how L̂_N moves the transitions):
+        the acting-and-action counts η (per state s: f μ_s (diag π_s − f π_s π_sᵀ)) move μ̂
+        by T η, T(·, s, a) = P(·|s, a) − e_s + f (D(·, s, a) − Σ_b π(b|s) D(·, s, b)) (an
+        idle agent adds π(·|s) to L̂_N, so only the actions' excess over π moves P);
+        landing adds f Σ_{s,a} L(s, a) (diag P_sa − P_sa P_saᵀ)."""
+        policy, mu, P = self.target.policy, self.target.mu, self.kernel
+        L = mu.unsqueeze(-1) * policy
+        S = mu.numel()
+        eye = torch.eye(S, dtype=mu.dtype, device=mu.device)
+        moved = self.response - P.permute(2, 0, 1)  # D
+        T = P.permute(2, 0, 1) - eye[:, :, None] + \
+            fraction * (moved - (moved * policy).sum(-1, keepdim=True))
+        T_pi = (T * policy).sum(-1)
+        choice = fraction * (torch.einsum("psa,sa,qsa->pq", T, L, T)
+                             - fraction * torch.einsum("ps,s,qs->pq", T_pi, mu, T_pi))
+        landing = fraction * (torch.diag(torch.einsum("sa,sap->p", L, P))
+                              - torch.einsum("sa,sap,saq->pq", L, P, P))
+        return choice + landing
+
+    def covariance(self, fraction: float) -> Tensor:
+        """The stationary N·Cov(μ̂_N) = Σ_k A_f^k Q_f A_fᵀ^k, summed by doubling. Q_f lives
+        on total mass 0, where A_f contracts; A_f keeps total mass (eigenvalue 1), so it is
+        applied after the projection onto mass 0, I − 11ᵀ/S, which changes nothing there but
+        stops the rounding along the mass from doubling with every squaring."""
+        cov, power = self.round_noise(fraction), self.round_map(fraction)
+        power = power - power.mean(-1, keepdim=True)  # A_f (I − 11ᵀ/S)
+        for _ in range(LAZY_MAX_SQUARINGS):
+            added = power @ cov @ power.T
+            cov = cov + added
+            if float(added.abs().max()) <= 1e-15 * float(cov.abs().max()):
+                return cov
+            power = power @ power
+        raise MFCheckError(f"{self.target.game.name}: the linearised population map does not "
+                           f"contract (no stationary covariance)")
+
+    def prefactor(self, schedule: Schedule) -> float:
+        """c in E‖μ̂_N − μ^π‖₁ ≈ c/√N by the linear-noise approximation, for ``schedule``."""
+        return l1_prefactor(torch.diagonal(self.covariance(schedule.acting_fraction(FIT_FROM))))
 
 
 @dataclass(frozen=True)
@@ -186,48 +317,171 @@ class RateFit:
     def contains(self, slope: float) -> bool:
         return self.interval[0] <= slope <= self.interval[1]
 
+    @property
+    def scaled_error(self) -> float:
+        """error·√N averaged over the fitted N: the measured prefactor."""
+        fitted = self.sizes >= FIT_FROM
+        return float((self.error[fitted] * np.sqrt(self.sizes[fitted])).mean())
 
-@suite.check("distribution-error", games=GAMES)
-def distribution_error(simulator, eq: Equilibrium, ctx: Context) -> Outcome:
-    """E‖μ̂_N − μ*‖₁ of the simulator at the mean-field equilibrium falls like N^(-1/2) for every schedule (fitted log-log slope)."""
-    level = LEVELS[ctx.budget]
-    rate = stats.bonferroni(ALPHA, len(level.schedules))
-    c_binomial = binomial_prefactor(eq.mu)
-    fits, findings = {}, []
+
+# -- drawn games -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DrawnGarnets:
+    """The family of drawn games of ``distribution-error``: discounted stationary garnets
+    (`random_game`: 2 ≤ S ≤ ``max_states``, A ≤ ``max_actions``, any branching, transitions
+    that depend on L half the time) and a drawn policy mixed half-and-half with the uniform
+    one, so that π(a|s) ≥ 1/(2A): a drawn row may be deterministic (`strategies.policies`
+    draws zeros), and on a garnet whose pairs (s, a) have one successor a deterministic
+    policy makes the chain a deterministic map, periodic or reducible, where μ̂_N never
+    mixes. The target is μ^π (`stationary_distribution`). A draw is kept only where the
+    rate law is what it claims to test (`accepts`)."""
+
+    label: str
+    max_states: int
+    max_actions: int
+
+    def accepts(self, linear: Linearisation, schedules) -> tuple[bool, str]:
+        """The population mixes: two epochs of the linearised map shrink every ℓ1 deviation
+        by at least `MIXING` for every schedule (so μ^π is a stable fixed point, the burn-in
+        spans several relaxation times and the time average several independent ones); and
+        at N = `FIT_FROM` independent draws from μ^π are within `LATTICE` of their c/√N law
+        (no state so rare that the fit sees the counts' lattice). A point mass μ^π (an
+        absorbing state) is rejected: there μ̂_N = μ^π exactly and there is no rate to fit."""
+        if int((linear.target.mu > 0).sum()) < 2:
+            return False, "μ^π is a point mass"
+        mixing = max(linear.mixing_modulus(s) for s in schedules)
+        lattice = lattice_excess(linear.target.mu, FIT_FROM)
+        return (mixing <= MIXING and abs(lattice) <= LATTICE,
+                f"two-epoch ℓ1 modulus δ(E²) = {mixing:.3f}, lattice excess at N = {FIT_FROM}: "
+                f"{lattice:+.2%}")
+
+
+DRAWN = DrawnGarnets("drawn-garnet", max_states=6, max_actions=3)
+#: Two epochs of the linearised population map at μ^π must at least halve ℓ1 deviations.
+MIXING = 0.5
+#: |E‖μ̂_N − μ‖₁·√N / c − 1| of independent draws at N = `FIT_FROM` (moves the slope < 0.005).
+LATTICE = 0.01
+#: The drawn games' discount (it enters the returns only, not μ̂_N).
+DRAWN_DISCOUNT = 0.9
+
+
+@st.composite
+def garnet_targets(draw, family: DrawnGarnets, device) -> Stationary:
+    n_states = draw(st.integers(2, family.max_states))
+    game = random_game(n_states, draw(st.integers(1, family.max_actions)), horizon=None,
+                       branching=draw(st.integers(1, n_states)), monotone=draw(st.booleans()),
+                       discount=DRAWN_DISCOUNT, seed=draw(st.integers(0, 2**31 - 1)),
+                       device=device)
+    policy = 0.5 * draw(strategies.policies(game)) + 0.5 / game.n_actions
+    mu = stationary_distribution(game, policy).mu
+    mu = torch.where(mu > EMPTY, mu, 0.0)  # a transient state's rounding
+    return Stationary(family.label, game, policy, mu / mu.sum())
+
+
+def drawn_targets(family: DrawnGarnets, level: Level, ctx: Context
+                  ) -> tuple[list[tuple[Stationary, str]], list[str]]:
+    """``level.garnet_draws`` accepted draws of ``family`` with what was measured on each,
+    and the rejected ones; Hypothesis seeded by the run's seed, no database, no shrinking."""
+    schedules = [Schedule.parse(text) for text in level.schedules]
+    kept, rejected = [], []
+
+    @hypothesis.seed(ctx.seed)
+    @hypothesis.settings(max_examples=level.garnet_draws, database=None, deadline=None,
+                         derandomize=False, phases=(hypothesis.Phase.generate,),
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(garnet_targets(family, ctx.device))
+    def every_draw(target: Stationary):
+        ok, why = family.accepts(Linearisation.of(target), schedules)
+        if ok:
+            kept.append((target, why))
+        else:
+            rejected.append(f"{target.game.name}: {why}")
+        hypothesis.assume(ok)
+
+    every_draw()
+    if not kept:
+        raise MFCheckError(f"no drawn game of {family.label} mixes: " + "; ".join(rejected))
+    return [(Stationary(f"{family.label}-{d + 1}", t.game, t.policy, t.mu), why)
+            for d, (t, why) in enumerate(kept)], rejected
+
+
+def drawn_or_fixed(target, level: Level, ctx: Context) -> tuple[list[tuple[Stationary, str]], str]:
+    """The targets of one game column: the fixed equilibrium, or the accepted draws."""
+    if not isinstance(target, DrawnGarnets):
+        return [(target, "")], ""
+    targets, rejected = drawn_targets(target, level, ctx)
+    return targets, (f"{len(targets)} garnet games drawn by Hypothesis (seed {ctx.seed}; S ≤ "
+                     f"{target.max_states}, A ≤ {target.max_actions}, π(a|s) ≥ 1/(2A)), each "
+                     f"with δ(E²) ≤ {MIXING:g} and lattice excess ≤ {LATTICE:.0%}; "
+                     f"{len(rejected)} rejected" + (f" ({'; '.join(rejected)})" if rejected
+                                                    else "") + ". ")
+
+
+def schedule_fits(simulator, target: Stationary, level: Level, ctx: Context, rate: float,
+                  salt: int) -> dict[str, RateFit]:
+    """The rate fit of each schedule on ``target`` (seeds ``salt`` + 100·schedule + N's index)."""
+    fits = {}
     for j, text in enumerate(level.schedules):
         schedule = Schedule.parse(text)
         sizes = level.sizes_for(schedule, ctx.device)
         estimates = [stats.across_seeds(time_averaged_error(
-            simulated_mu(simulator, eq, n_agents=n, schedule=schedule, level=level,
-                         seed=ctx.seed_for(100 * j + i)),
-            eq.mu, level.burn_in_epochs + 1).cpu()) for i, n in enumerate(sizes)]
-        fit = fits[text] = RateFit.of(sizes, estimates, rate)
-        scaled = fit.error[fit.sizes >= FIT_FROM] * np.sqrt(fit.sizes[fit.sizes >= FIT_FROM])
-        findings.append(
-            ("" if fit.contains(RATE) else "FAILED: ") +
+            simulated_mu(simulator, target, n_agents=n, schedule=schedule, level=level,
+                         seed=ctx.seed_for(salt + 100 * j + i)),
+            target.mu, level.burn_in_epochs + 1).cpu()) for i, n in enumerate(sizes)]
+        fits[text] = RateFit.of(sizes, estimates, rate)
+    return fits
+
+
+def describe_fit(schedule: Schedule, fit: RateFit, c_binomial: float, c_linear: float) -> str:
+    return (("" if fit.contains(RATE) else "FAILED: ") +
             f"schedule {schedule}: slope {fit.slope:.4f}, interval [{fit.interval[0]:.4f}, "
             f"{fit.interval[1]:.4f}] (Birge ×{fit.birge:.2f}) "
             f"{'contains' if fit.contains(RATE) else 'excludes'} {RATE:g}; error·√N = "
-            f"{scaled.mean():.4f} vs independent draws {c_binomial:.4f} (ratio "
-            f"{scaled.mean() / c_binomial:.3f}, information); error at N = "
+            f"{fit.scaled_error:.4f} vs independent draws {c_binomial:.4f} (ratio "
+            f"{fit.scaled_error / c_binomial:.3f}) and linear noise {c_linear:.4f} (ratio "
+            f"{fit.scaled_error / c_linear:.3f}; information); error at N = "
             + ", ".join(f"{n:g}: {e:.3g} ± {s:.2g}" for n, e, s in
                         zip(fit.sizes, fit.error, fit.standard_error)))
-    passed = all(f.contains(RATE) for f in fits.values())
-    artifacts = () if ctx.report_dir is None else \
-        (plot_errors(ctx.report_dir, simulator, ctx.budget, eq, fits, c_binomial),)
+
+
+@suite.check("distribution-error", games={**GAMES, DRAWN.label: lambda device: DRAWN})
+def distribution_error(simulator, game: Equilibrium | DrawnGarnets, ctx: Context) -> Outcome:
+    """E‖μ̂_N − μ^π‖₁ of the simulator falls like N^(-1/2) for every schedule (fitted log-log slope), at the mean-field equilibrium and under drawn policies of drawn games."""
+    level = LEVELS[ctx.budget]
+    targets, drawn = drawn_or_fixed(game, level, ctx)
+    rate = stats.bonferroni(ALPHA, len(level.schedules) * len(targets))
+    fits, findings, artifacts = {}, [], []
+    for d, (target, accepted) in enumerate(targets):
+        linear = Linearisation.of(target)
+        c_binomial = binomial_prefactor(target.mu)
+        target_fits = schedule_fits(simulator, target, level, ctx, rate, salt=10_000 * d)
+        text = "; ".join(describe_fit(Schedule.parse(s), f, c_binomial,
+                                      linear.prefactor(Schedule.parse(s)))
+                         for s, f in target_fits.items())
+        if drawn:
+            text = (f"[{target.label}: {target.game.name}, μ^π = "
+                    f"{[round(x, 4) for x in target.mu.tolist()]}, {accepted}] {text}")
+        findings.append(text)
+        fits.update({(s if not drawn else f"{target.label} {s}"): f
+                     for s, f in target_fits.items()})
+        if ctx.report_dir is not None:
+            artifacts.append(plot_errors(ctx.report_dir, simulator, ctx.budget, target,
+                                         target_fits, c_binomial))
+    where = drawn or (f"{game.game.name} at its mean-field equilibrium, started from μ* = "
+                      f"{[round(x, 4) for x in game.mu.tolist()]}: ")
     return Outcome(
-        passed, {s: f.slope for s, f in fits.items()}, RATE,
-        {s: list(f.interval) for s, f in fits.items()},
-        f"{solver_name(simulator)} on {eq.game.name} at its mean-field equilibrium, started "
-        f"from μ* = {[round(x, 4) for x in eq.mu.tolist()]}: E‖μ̂_N − μ*‖₁ per replica over "
+        all(f.contains(RATE) for f in fits.values()), {k: f.slope for k, f in fits.items()},
+        RATE, {k: list(f.interval) for k, f in fits.items()},
+        f"{solver_name(simulator)} on {where}E‖μ̂_N − μ^π‖₁ per replica over "
         f"{level.measured_epochs} epochs after {level.burn_in_epochs}, mean ± SE across "
         f"{level.replicas} replicas; log-log slope fitted on N ≥ {FIT_FROM} (weighted, "
         f"Student t on {level.replicas - 1} dof, false-failure rate {ALPHA:g} Bonferroni over "
-        f"{len(fits)} schedules) must contain {RATE:g}: " + "; ".join(findings),
-        artifacts=artifacts)
+        f"{len(fits)} fits: schedules × games) must contain {RATE:g}: " + " | ".join(findings),
+        artifacts=tuple(artifacts))
 
 
-def plot_errors(report_dir, simulator, budget: Budget, eq: Equilibrium,
+def plot_errors(report_dir, simulator, budget: Budget, target: Stationary,
                 fits: dict[str, RateFit], c_binomial: float) -> str:
     """Log-log error against N per schedule: points with ±2 SE bars, the fitted line, and
     the independent-draws guide c/√N."""
@@ -243,12 +497,12 @@ def plot_errors(report_dir, simulator, budget: Budget, eq: Equilibrium,
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("N (agents)")
-    ax.set_ylabel("E‖μ̂_N − μ*‖₁")
+    ax.set_ylabel("E‖μ̂_N − μ‖₁ (μ: the stationary mean field)")
     name = solver_name(simulator)
-    ax.set_title(textwrap.fill(f"{name}: {eq.game.name}", 90), fontsize=7)
+    ax.set_title(textwrap.fill(f"{name}: {target.game.name}", 80), fontsize=7)
     ax.legend(fontsize=7)
     return save_figure(fig, report_dir / (f"approximation-rate-{file_stem(name)}-"
-                                          f"{eq.label}-{budget.value}.png"))
+                                          f"{target.label}-{budget.value}.png"))
 
 
 # -- exploitability ----------------------------------------------------------------------------

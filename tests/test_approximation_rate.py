@@ -1,6 +1,7 @@
 """The helpers of the ``approximation-rate`` suite: the error estimator against the exact
-mean absolute deviation of iid multinomial counts, the rate fit on synthetic errors, and
-the exploitability rate's power against a policy that is not an equilibrium."""
+mean absolute deviation of iid multinomial counts, the rate fit on synthetic errors, the
+linear-noise covariance against one simulated round, the drawn games, and the
+exploitability rate's power against a policy that is not an equilibrium."""
 
 from __future__ import annotations
 
@@ -13,18 +14,15 @@ from scipy import stats as st
 
 from mfcheck import stats
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, HARNESS
+from mfcheck.envs import Schedule
+from mfcheck.games import random_game
 from mfcheck.games.resource_selection import split_policy
+from mfcheck.kernels import stationary_distribution
+from mfcheck.kernels.flow import step
+from mfcheck.nplayer import simulate
 from mfcheck.suites import approximation_rate as ar
 
 MU = torch.tensor([0.6, 0.3, 0.1], dtype=torch.float64)
-
-
-def exact_l1_deviation(mu: torch.Tensor, n: int) -> float:
-    """E‖counts/N − μ‖₁ for Multinomial(N, μ): Σ_s E|Binomial(N, μ_s) − Nμ_s| / N, summed
-    over the binomial's support."""
-    k = np.arange(n + 1)
-    return sum(float((st.binom.pmf(k, n, p) * np.abs(k - n * p)).sum()) / n
-               for p in mu.tolist())
 
 
 def iid_records(mu: torch.Tensor, n: int, replicas: int, records: int, seed: int) -> torch.Tensor:
@@ -38,14 +36,14 @@ def iid_records(mu: torch.Tensor, n: int, replicas: int, records: int, seed: int
 def test_time_averaged_error_matches_the_exact_multinomial_deviation(n):
     mu_hat = iid_records(MU, n, replicas=64, records=12, seed=n)
     est = stats.across_seeds(ar.time_averaged_error(mu_hat, MU, burn_in=2))
-    expected = exact_l1_deviation(MU, n)
+    expected = ar.multinomial_l1_deviation(MU, n)
     z = stats.z_test(est.mean, expected, est.standard_error, FALSE_FAILURE_RATE, dof=est.dof)
     assert z.passed, f"N = {n}: {est.mean:.5f} ± {est.standard_error:.5f} vs exact {expected:.5f}"
 
 
 def test_binomial_prefactor_is_the_large_n_limit_of_the_exact_deviation():
     n = 20_000
-    exact = exact_l1_deviation(MU, n) * math.sqrt(n)
+    exact = ar.multinomial_l1_deviation(MU, n) * math.sqrt(n)
     # the O(1/N) lattice corrections are < 1e-3 relative here
     assert ar.binomial_prefactor(MU) == pytest.approx(exact, rel=2e-3)
 
@@ -76,6 +74,103 @@ def test_equilibria_are_stationary_for_their_policies():
         mu = stationary_distribution(eq.game, eq.policy)
         mu = getattr(mu, "mu", mu)
         assert torch.allclose(mu.reshape(-1), eq.mu, atol=1e-9), (eq.game.name, mu, eq.mu)
+
+
+CPU = torch.device("cpu")
+#: A garnet whose transitions depend on L (monotone=False), with an interior policy.
+COUPLED = random_game(5, 2, horizon=None, branching=2, monotone=False, discount=0.9,
+                      seed=69125)
+
+
+def stationary_target(game, policy) -> ar.Stationary:
+    return ar.Stationary("test", game, policy, stationary_distribution(game, policy).mu)
+
+
+@pytest.mark.parametrize("fraction", [1.0, 0.1])
+def test_linear_noise_is_multinomial_when_transitions_ignore_the_population(fraction):
+    """Agents then move independently, so the stationary counts are multinomial for every
+    schedule: Σ = diag μ − μμᵀ exactly (the garnet's monotone kind has L-free moves)."""
+    game = random_game(4, 3, horizon=None, branching=2, monotone=True, discount=0.9, seed=3)
+    policy = torch.tensor([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]],
+                          dtype=torch.float64)
+    target = stationary_target(game, policy)
+    cov = ar.Linearisation.of(target).covariance(fraction)
+    mu = target.mu
+    assert torch.allclose(cov, torch.diag(mu) - torch.outer(mu, mu), atol=1e-12), cov
+
+
+def queues(fraction):
+    return ar.queues_equilibrium(CPU), fraction, True
+
+
+def coupled(fraction):
+    return stationary_target(COUPLED, torch.full((5, 2), 0.5, dtype=torch.float64)), fraction, False
+
+
+@pytest.mark.parametrize("case, n", [(queues(1.0), 1000), (queues(0.2), 200), (coupled(1.0), 1000)],
+                         ids=["queueing-all", "queueing-f0.2", "coupled-garnet-all"])
+def test_the_simulated_stationary_covariance_is_the_linearised_one(case, n):
+    """After 8 epochs from μ^π, N·E(μ̂_N − μ^π)_s² of the reference simulator equals the
+    linear-noise Σ_ss per state (z-tests on 4000 replicas, Bonferroni over the states). On
+    queueing, where P depends on L, the multinomial diag μ(1 − μ) fails the same test (the
+    test can tell them apart); on the drawn-style garnet the two are within ~2%."""
+    target, fraction, distinct = case
+    mu = target.mu
+    expected = torch.diagonal(ar.Linearisation.of(target).covariance(fraction))
+    schedule = Schedule.parse("all" if fraction == 1 else str(fraction))
+    rounds = 8 * schedule.steps(n)
+    out = simulate(target.game, target.policy, n_agents=n, acting=schedule, rounds=rounds,
+                   record_every=rounds, batch=4000, seed=7, initial=mu).mu[:, -1]
+    est = stats.across_seeds(n * (out - mu) ** 2)
+    rate = stats.bonferroni(FALSE_FAILURE_RATE, mu.numel())
+
+    def agrees(variances) -> bool:
+        return all(stats.z_test(float(est.mean[s]), float(variances[s]),
+                                float(est.standard_error[s]), rate, dof=est.dof).passed
+                   for s in range(mu.numel()))
+
+    assert agrees(expected), (est.mean, est.standard_error, expected)
+    if distinct:
+        assert not agrees(mu * (1 - mu)), (est.mean, est.standard_error, mu * (1 - mu))
+
+
+def test_linear_noise_explains_the_queueing_excess_over_independent_draws():
+    """Queueing's error·√N is ~4–5% above independent draws (docs): its linearised
+    prediction is above them too, for both quick schedules."""
+    eq = ar.queues_equilibrium(CPU)
+    linear = ar.Linearisation.of(eq)
+    c = ar.binomial_prefactor(eq.mu)
+    for text in ar.LEVELS[Budget.QUICK].schedules:
+        assert linear.prefactor(Schedule.parse(text)) > 1.01 * c
+
+
+def test_a_periodic_population_is_rejected():
+    """Two resources and the table that swaps them: μ^π = (½, ½) but the synchronous
+    population alternates, δ(E²) = 1."""
+    game = ar.routes_equilibrium(CPU).game
+    swap = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    target = stationary_target(game, swap)
+    ok, why = ar.DRAWN.accepts(ar.Linearisation.of(target), [Schedule.parse("all")])
+    assert not ok and "1.000" in why, why
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_drawn_games_mix_around_their_stationary_mean_field(seed):
+    ctx = Context(seed=seed, budget=Budget.QUICK, device=CPU)
+    level = ar.LEVELS[Budget.QUICK]
+    targets, _ = ar.drawn_targets(ar.DRAWN, level, ctx)
+    assert len(targets) == level.garnet_draws
+    schedules = [Schedule.parse(text) for text in level.schedules]
+    for target, _ in targets:
+        game, policy, mu = target.game, target.policy, target.mu
+        assert 2 <= game.n_states <= ar.DRAWN.max_states
+        assert (policy >= 0.5 / game.n_actions - 1e-15).all()
+        moved = step(game, 0, mu.unsqueeze(-1) * policy)
+        assert (moved - mu).abs().sum() < 1e-10, (game.name, mu, moved)
+        linear = ar.Linearisation.of(target)
+        assert max(linear.mixing_modulus(s) for s in schedules) <= ar.MIXING
+    again, _ = ar.drawn_targets(ar.DRAWN, level, ctx)
+    assert [t.game.name for t, _ in again] == [t.game.name for t, _ in targets]
 
 
 def test_exploitability_rate_fails_for_a_policy_that_is_not_an_equilibrium():

@@ -1,6 +1,7 @@
 """The ``approximation-rate`` suite has power: a simulator that gives every agent of a
-replica one shared random draw per round (`broken_simulators.SharedDraw`) fails it,
-while the reference simulator passes every check that applies to it."""
+replica one shared random draw per round (`broken_simulators.SharedDraw`) fails it, on a
+fixed game and on drawn ones, while the reference simulator passes every check that
+applies to it."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from mfcheck.check import FAIL, PASS
 from .power import suite_results
 
 SUITE = "approximation-rate"
-#: One game in the quick test (each takes ~5 s of CPU); both run with --full.
-GAMES = {False: ["resource-selection"], True: None}
+#: One fixed game and the drawn ones in the quick test (~5 s of CPU each); all with --full.
+GAMES = {False: ["resource-selection", "drawn-garnet"], True: None}
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,7 @@ def test_shared_draw_is_caught(request):
     # FAIL, not ERROR: the broken simulator runs as designed; the check sees the bug
     assert all(r.status == FAIL for r in results), \
         "; ".join(f"{r.check}[{r.game}]: {r.status}: {r.message}" for r in results)
-    assert "slope" in results[0].message and "excludes -0.5" in results[0].message
+    assert all("slope" in r.message and "excludes -0.5" in r.message for r in results)
 
 
 def test_reference_simulator_passes(request):
