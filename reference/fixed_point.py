@@ -10,7 +10,7 @@ where ``mix`` averages the two populations (see `mfcheck.kernels.mix_policies`).
 damping = 1, decay = 0 is pure best-response iteration (which cycles in games whose
 best-response map is not a contraction, such as two routes); τ > 0 with damping 1 is
 Boltzmann iteration, a contraction when τ is large enough; decay = 1 is fictitious play.
-π_0 is ``initial_policy`` when given, else uniform; the k-th policy yielded is π_k.
+π_0 is uniform, or ``initial_policy`` made interior (`start.start_policy`); the k-th policy yielded is π_k.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import torch
 
 from mfcheck.game import FiniteMFG
 from mfcheck.kernels import best_response, distribution, mix_policies
+
+from .start import start_policy
 
 
 class FixedPoint:
@@ -45,8 +47,7 @@ class FixedPoint:
     def solve(self, game: FiniteMFG, *, seed: int,
               initial_policy: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
         del seed  # deterministic
-        policy = (game.uniform_policy() if initial_policy is None
-                  else game.check_policy(initial_policy, what="initial policy"))
+        policy = start_policy(game, initial_policy)
         flow = distribution(game, policy)
         for k in range(1, 2**62):
             response = best_response(game, flow, self.temperature).policy

@@ -14,15 +14,18 @@ it is unique, and between them find every stable one where it is not (docs/uniqu
 Both need planners that take ``initial_policy`` (`mfcheck.protocols`); a planner that does
 not is skipped with that reason: uniqueness from many starts cannot be tested from one.
 
-Only static (one-state, one-epoch) games run here: the stationary versions (resource
-selection, queueing, discounted follow the crowd) cost 0.1 s or more per fictitious-play
-iteration with the kernels' lazy stationary iteration, which also fails to settle on
-resource selection's nearly absorbing averaged policies (docs/uniqueness.md, open problems).
+``unique-equilibrium`` also runs discounted stationary monotone games (`StationaryGame`):
+resource selection (κ = 0: the Wardrop or logit load, unique; κ > 0: equilibria multiply,
+but every one's load lies within a derived radius of the κ = 0 split) in quick and full
+mode, and queueing with h > 0 (unique μ, closed form `queueing_equilibrium`) in full mode
+only, for time (docs/uniqueness.md).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import hypothesis
 import numpy as np
@@ -33,8 +36,9 @@ from scipy.special import expit
 from mfcheck import strategies
 from mfcheck.check import Budget, Context, Outcome, Suite
 from mfcheck.game import FiniteMFG
-from mfcheck.games import crowd_equilibria, follow_the_crowd
-from mfcheck.kernels import exploitability
+from mfcheck.games import (crowd_equilibria, follow_the_crowd, queueing, queueing_equilibrium,
+                           resource_selection)
+from mfcheck.kernels import distribution, exploitability
 from mfcheck.protocols import (last_policies, planner_convergent, planner_takes_initial_policy,
                                planner_temperature, solver_name)
 from mfcheck.report import file_stem, new_figure, save_figure
@@ -44,9 +48,10 @@ from .congestion import Routes, _fmt, detect_period, route_split
 #: Planner iterations per start, and the tolerance ε on the exploitability of the last
 #: policy. The slowest references (fictitious play, damped fixed point) reach ≈ C/k with
 #: C ≤ 2.3 on the congestion grids (suites/congestion.py), and measured here ≤ 2.6 on the
-#: drawn games (docs/uniqueness.md): ε = 3.5/k.
+#: drawn games (docs/uniqueness.md): ε = C/k with C = 3.5.
 ITERATIONS = {Budget.QUICK: 1000, Budget.FULL: 4000}
-EXPLOITABILITY_TOLERANCE = {budget: 3.5 / k for budget, k in ITERATIONS.items()}
+RATE_CONSTANT = 3.5
+EXPLOITABILITY_TOLERANCE = {budget: RATE_CONSTANT / k for budget, k in ITERATIONS.items()}
 #: Drawn monotone games per case, and Dirichlet starts per game (besides uniform and pure).
 DRAWN_GAMES = {Budget.QUICK: 3, Budget.FULL: 25}
 DIRICHLET_STARTS = {Budget.QUICK: 2, Budget.FULL: 8}
@@ -84,16 +89,24 @@ def starts(game: FiniteMFG, generator: torch.Generator, dirichlet: int) -> dict[
     return out
 
 
-def limits(planner, game: FiniteMFG, ctx: Context, initial: dict[str, torch.Tensor]
-           ) -> dict[str, tuple[np.ndarray, float, int | None]]:
-    """Per start: the route split of the last policy, its exploitability (at the planner's
+def population(game: FiniteMFG, policy: torch.Tensor) -> np.ndarray:
+    """What must agree across starts: a static game's route split, a stationary game's
+    stationary state distribution μ (on resource selection that is the load: s' = a)."""
+    if game.stationary:
+        return distribution(game, policy).mu.double().cpu().numpy()
+    return route_split(policy)
+
+
+def limits(planner, game: FiniteMFG, ctx: Context, initial: dict[str, torch.Tensor],
+           iterations: int) -> dict[str, tuple[np.ndarray, float, int | None]]:
+    """Per start: the `population` of the last policy, its exploitability (at the planner's
     τ), and the period of the kept tail (1: settled; ≥ 2: cycling; None: neither)."""
     tau = planner_temperature(planner)
     out = {}
     for label, policy in initial.items():
-        tail = last_policies(planner, game, seed=ctx.seed, iterations=ITERATIONS[ctx.budget],
+        tail = last_policies(planner, game, seed=ctx.seed, iterations=iterations,
                              keep=TAIL, initial_policy=policy)
-        out[label] = (route_split(tail[-1]), float(exploitability(game, tail[-1], tau)),
+        out[label] = (population(game, tail[-1]), float(exploitability(game, tail[-1], tau)),
                       detect_period(tail))
     return out
 
@@ -119,6 +132,22 @@ def agreement_tolerance(b, epsilon: float) -> float:
     return math.sqrt(epsilon / min(b))
 
 
+def agreement(seen, target: np.ndarray, radius: float, epsilon: float) -> tuple[bool, str]:
+    """Whether every limit in ``seen`` has exploitability ≤ ε, lies within ``radius`` of
+    ``target`` (ℓ2) and within 2·radius of every other; and a sentence saying what was seen,
+    to be ended by the target's name."""
+    points = np.stack([m for m, _, _ in seen.values()])
+    gaps = {label: gap for label, (_, gap, _) in seen.items()}
+    worst = max(gaps, key=gaps.get)
+    distance = np.linalg.norm(points - target, axis=-1)
+    spread = np.linalg.norm(points[:, None] - points[None], axis=-1).max()
+    ok = gaps[worst] <= epsilon and distance.max() <= radius and spread <= 2 * radius
+    strays = [f"{label} → {_fmt(m)}" for label, (m, gap, _) in seen.items() if gap > epsilon]
+    return ok, (f"{len(seen)} starts, largest exploitability {gaps[worst]:.2e} (from {worst}; "
+                f"ε = {epsilon:.2g}{'; above ε: ' + ', '.join(strays) if strays else ''}), "
+                f"spread {spread:.2e} (≤ 2r), largest distance {distance.max():.2e}")
+
+
 def softmax_contracts(b, tau: float) -> bool:
     """Whether the logit route map m ↦ softmax(−c(m)/τ) is an ℓ1 contraction: max b < 2τ
     (docs/games.md); beyond it, undamped softmax iteration may cycle (FACTS.md, τ = 0.36)."""
@@ -134,20 +163,12 @@ def judge_monotone_game(planner, a, b, ctx: Context) -> tuple[bool, str]:
     radius = agreement_tolerance(b, epsilon)
     m_star = routes.equilibrium(tau)
     seen = limits(planner, game, ctx, starts(game, ctx.generator(len(a)),
-                                             DIRICHLET_STARTS[ctx.budget]))
-    splits = np.stack([m for m, _, _ in seen.values()])
-    gaps = {label: gap for label, (_, gap, _) in seen.items()}
-    distance = np.linalg.norm(splits - m_star, axis=-1)
-    spread = max(np.linalg.norm(splits[:, None] - splits[None], axis=-1).max(), 0.0)
-    worst = max(gaps, key=gaps.get)
+                                             DIRICHLET_STARTS[ctx.budget]),
+                  ITERATIONS[ctx.budget])
+    ok, seen_text = agreement(seen, m_star, radius, epsilon)
     cycling = [label for label, (_, _, p) in seen.items() if p is not None and p >= 2]
-    ok = (max(gaps.values()) <= epsilon and distance.max() <= radius
-          and spread <= 2 * radius)
-    where = (f"a={_fmt(a)}, b={_fmt(b)}{f', τ={tau:g}' if tau else ''}: {len(seen)} starts, "
-             f"largest exploitability {gaps[worst]:.2e} (from {worst}; ε = {epsilon:.2g}), "
-             f"spread of the splits {spread:.2e} (≤ 2r), largest distance to the "
-             f"{routes.target_name(tau)} {_fmt(m_star)}: {distance.max():.2e} "
-             f"(r = sqrt(ε/min b) = {radius:.3g}, ℓ2)")
+    where = (f"a={_fmt(a)}, b={_fmt(b)}{f', τ={tau:g}' if tau else ''}: {seen_text} to the "
+             f"{routes.target_name(tau)} {_fmt(m_star)} (r = sqrt(ε/min b) = {radius:.3g}, ℓ2)")
     if cycling:
         where += f"; iterates cycle from {', '.join(cycling)}"
         if not ok and tau > 0 and not softmax_contracts(b, tau):
@@ -156,17 +177,151 @@ def judge_monotone_game(planner, a, b, ctx: Context) -> tuple[bool, str]:
     return ok, where
 
 
+# -- unique-equilibrium on discounted stationary games ----------------------------------------
+
+#: Planner iterations per start on the stationary games, and ε there: the static
+#: tolerance C/k on the value scale 1/(1 − γ) of a discounted game (a state-independent
+#: split policy's exploitability on resource selection is exactly the static one over
+#: 1 − γ, docs/games.md). Measured k·exploitability ≤ 10.5 at γ = 0.9 (ε·k = C/(1 − γ) = 35;
+#: docs/uniqueness.md). Quick mode runs fewer iterations than on the static games: a
+#: stationary iteration costs 1–5 ms (a best response by policy iteration and stationary
+#: laws by repeated squaring), several times a static one.
+STATIONARY_ITERATIONS = {Budget.QUICK: 500, Budget.FULL: 2000}
+
+
+def stationary_tolerance(budget: Budget, discount: float) -> float:
+    return RATE_CONSTANT / ((1.0 - discount) * STATIONARY_ITERATIONS[budget])
+
+
+@dataclass(frozen=True)
+class StationaryGame:
+    """A discounted stationary monotone game for ``unique-equilibrium``: ``build(device)``
+    makes it, ``judge(seen, tau, epsilon)`` says whether the limits ``seen`` (`limits`)
+    agree as the theory says they must, and what was seen; ``full_only``: too slow for
+    quick mode (docs/uniqueness.md gives the times)."""
+
+    build: Callable[[torch.device], FiniteMFG]
+    judge: Callable[[dict, float, float], tuple[bool, str]]
+    discount: float
+    full_only: bool = False
+
+
+def load_radius(a, b, discount: float, switching_cost: float, mu0_min: float, tau: float,
+                epsilon: float) -> float:
+    """ℓ2 radius around the κ = 0 split m* (Wardrop, or logit at τ) that contains the
+    stationary load m of every policy of exploitability ≤ ε on resource selection:
+    sqrt(((1 − γ)ρε + K)/min b), ρ = 1/min μ0, K = (1 − γ)κ at τ = 0 and κ at τ > 0.
+
+    Why: s' = a makes the stationary μ the load m. Against m, the best value is at least
+    that of "move once to the cheapest resource and stay" (τ = 0: −κ − min c/(1 − γ)) or
+    "play softmax(−c/τ) from every state" (τ > 0: (τ·logsumexp(−c/τ) − κ)/(1 − γ)), and
+    stationarity gives Σ_s μ(s)V^π(s) ≤ (−⟨m, c⟩ + τH(m))/(1 − γ) (entropy is concave).
+    So Σ_s μ(s)·gap(s) ≥ e(m)/(1 − γ) − K/(1 − γ), e(m) the static (τ-)exploitability of
+    the split m; the gaps are ≥ 0 and ε = Σ_s μ0(s)·gap(s) ≥ Σ_s μ(s)·gap(s)/ρ. With the
+    static bound e(m) ≥ Σ b_i (m_i − m*_i)² (`agreement_tolerance`) the radius follows.
+    With κ > 0 equilibria multiply (docs/games.md), and this is how far apart they can be.
+    """
+    kappa_term = switching_cost * (1.0 - discount) if tau == 0 else switching_cost
+    return math.sqrt(((1.0 - discount) * epsilon / mu0_min + kappa_term) / min(b))
+
+
+def resource_selection_case(a, b, *, discount: float = 0.9, switching_cost: float = 0.0,
+                            full_only: bool = False) -> StationaryGame:
+    """Resource selection (uniform μ0): every load within `load_radius` of the κ = 0 split."""
+    routes = Routes(tuple(a), tuple(b))
+
+    def judge(seen, tau, epsilon):
+        m_star = routes.equilibrium(tau)
+        radius = load_radius(a, b, discount, switching_cost, 1.0 / len(a), tau, epsilon)
+        ok, where = agreement(seen, m_star, radius, epsilon)
+        target = f"{routes.target_name(tau)} of the κ = 0 game" if switching_cost else \
+            routes.target_name(tau)
+        return ok, (f"resource selection a={_fmt(a)}, b={_fmt(b)}, γ={discount:g}, "
+                    f"κ={switching_cost:g}{f', τ={tau:g}' if tau else ''}: {where} to the "
+                    f"{target} {_fmt(m_star)} (r = sqrt(((1−γ)ρε + K)/min b) = {radius:.3g}, "
+                    f"ρ = {len(a)}, K = {'(1−γ)κ' if tau == 0 else 'κ'}; ℓ2)")
+
+    return StationaryGame(
+        lambda device: resource_selection(a, b, discount=discount, switching_cost=switching_cost,
+                                          device=device), judge, discount, full_only)
+
+
+def queueing_case(waiting_cost, load_cost, service, *, discount: float = 0.9,
+                  full_only: bool = False) -> StationaryGame:
+    """Queueing with every h_i > 0 and μ0 uniform over the states (so that the exploitability
+    weighs every state): its stationary equilibrium μ is unique (docs/games.md). No radius
+    is derived here (the deviation's occupation from μ is not μ*'s, so the static argument
+    does not carry over): the test is every limit's exploitability ≤ ε; the spread of the
+    limits' μ and (τ = 0) their distance to `queueing_equilibrium` are reported."""
+    n_states = len(waiting_cost) + 1
+
+    def judge(seen, tau, epsilon):
+        mus = np.stack([mu for mu, _, _ in seen.values()])
+        gaps = {label: gap for label, (_, gap, _) in seen.items()}
+        worst = max(gaps, key=gaps.get)
+        spread = np.abs(mus[:, None] - mus[None]).sum(-1).max()
+        where = (f"queueing w={_fmt(waiting_cost)}, h={_fmt(load_cost)}, s={_fmt(service)}, "
+                 f"γ={discount:g}{f', τ={tau:g}' if tau else ''}: {len(seen)} starts, largest "
+                 f"exploitability {gaps[worst]:.2e} (from {worst}; ε = {epsilon:.2g}), spread of "
+                 f"μ {spread:.2e} (ℓ1, reported)")
+        if not tau:
+            mu_star = queueing_equilibrium(waiting_cost, load_cost, service,
+                                           discount=discount).mu
+            where += (f", largest ℓ1 distance to the closed-form μ* {_fmt(mu_star)}: "
+                      f"{np.abs(mus - mu_star).sum(-1).max():.2e} (reported)")
+        return gaps[worst] <= epsilon, where
+
+    return StationaryGame(
+        lambda device: queueing(waiting_cost, load_cost, service, discount=discount,
+                                mu0=torch.full((n_states,), 1.0 / n_states,
+                                               dtype=torch.float64, device=device),
+                                device=device), judge, discount, full_only)
+
+
+STATIONARY_GAMES = {
+    "resource-selection(0,0.2,0.4|1,1,1,γ=0.9)":
+        resource_selection_case((0.0, 0.2, 0.4), (1.0, 1.0, 1.0)),
+    "resource-selection(0,0.2,0.4|1,1,1,γ=0.9,κ=0.1)":
+        resource_selection_case((0.0, 0.2, 0.4), (1.0, 1.0, 1.0), switching_cost=0.1,
+                                full_only=True),
+    "queueing(w=1,1.5,0.5|h=2,1,4|s=0.5,0.8,0.3,γ=0.9)":
+        queueing_case((1.0, 1.5, 0.5), (2.0, 1.0, 4.0), (0.5, 0.8, 0.3), full_only=True),
+}
+
+
+def judge_stationary_game(planner, case: StationaryGame, ctx: Context) -> tuple[bool, str]:
+    """Run ``planner`` from every start on a stationary game; (passed, what was seen)."""
+    game = case.build(ctx.device)
+    tau = planner_temperature(planner)
+    epsilon = stationary_tolerance(ctx.budget, case.discount)
+    seen = limits(planner, game, ctx, starts(game, ctx.generator(), DIRICHLET_STARTS[ctx.budget]),
+                  STATIONARY_ITERATIONS[ctx.budget])
+    ok, where = case.judge(seen, tau, epsilon)
+    cycling = [label for label, (_, _, p) in seen.items() if p is not None and p >= 2]
+    where += f" after {STATIONARY_ITERATIONS[ctx.budget]} iterations"
+    return ok, where + (f"; iterates cycle from {', '.join(cycling)}" if cycling else "")
+
+
 @suite.check("unique-equilibrium",
              games={"drawn-monotone-routes": lambda device: "monotone_costs",
                     "five-routes(0.5,0.1,0.9,0.3,2|1,3,0.5,2,1)":
-                        lambda device: ((0.5, 0.1, 0.9, 0.3, 2.0), (1.0, 3.0, 0.5, 2.0, 1.0))})
+                        lambda device: ((0.5, 0.1, 0.9, 0.3, 2.0), (1.0, 3.0, 0.5, 2.0, 1.0)),
+                    **{label: (lambda device, case=case: case)
+                       for label, case in STATIONARY_GAMES.items()}})
 def unique_equilibrium(planner, game, ctx: Context) -> Outcome:
     """From many starts the planner reaches one equilibrium split, the analytic one, on monotone games."""
     refused = _cannot_start(planner)
     if refused:
         return refused
     findings: list[tuple[bool, str]] = []
-    if game == "monotone_costs":
+    tolerance = EXPLOITABILITY_TOLERANCE[ctx.budget]
+    if isinstance(game, StationaryGame):
+        if game.full_only and ctx.budget is Budget.QUICK:
+            return Outcome.skip(f"{STATIONARY_ITERATIONS[Budget.FULL]} iterations from every "
+                                f"start on this stationary game take minutes: run with --full")
+        findings.append(judge_stationary_game(planner, game, ctx))
+        tolerance = stationary_tolerance(ctx.budget, game.discount)
+    elif game == "monotone_costs":
         @hypothesis.seed(ctx.seed)
         @hypothesis.settings(max_examples=DRAWN_GAMES[ctx.budget], database=None, deadline=None,
                              derandomize=False, phases=(hypothesis.Phase.generate,),
@@ -182,8 +337,8 @@ def unique_equilibrium(planner, game, ctx: Context) -> Outcome:
     failed = [message for ok, message in findings if not ok]
     message = "; ".join(("FAILED: " if not ok else "") + m for ok, m in findings)
     if planner_convergent(planner):
-        return Outcome(not failed, len(failed), 0, EXPLOITABILITY_TOLERANCE[ctx.budget], message)
-    return Outcome(not failed, len(failed), 0, EXPLOITABILITY_TOLERANCE[ctx.budget], message,
+        return Outcome(not failed, len(failed), 0, tolerance, message)
+    return Outcome(not failed, len(failed), 0, tolerance, message,
                    expected_failure="convergent = False: pure best-response iteration is not "
                                     "meant to converge where the equilibrium is mixed")
 
@@ -244,7 +399,7 @@ def finds_every_equilibrium(planner, crowd, ctx: Context) -> Outcome:
     epsilon = EXPLOITABILITY_TOLERANCE[ctx.budget]
     targets = crowd_targets(a, b, tau)
     initial = starts(game, ctx.generator(), DIRICHLET_STARTS[ctx.budget])
-    seen = limits(planner, game, ctx, initial)
+    seen = limits(planner, game, ctx, initial, ITERATIONS[ctx.budget])
     names = [_fmt(m) for m, _ in targets]
     basins, strays = {}, []
     for label, (m, gap, _) in seen.items():

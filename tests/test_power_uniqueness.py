@@ -31,6 +31,15 @@ def test_broken_planner_is_caught(key):
     assert "FAILED" in caught[0].message
 
 
+def test_a_start_dependent_limit_is_caught_on_stationary_resource_selection():
+    results = list(suite_results(["uniqueness"],
+                                 "tests.broken_planners:BROKEN_STARTS[resumed-fictitious-play]",
+                                 checks=["unique-equilibrium"],
+                                 games=["resource-selection(0,0.2,0.4|1,1,1,γ=0.9)"]))
+    assert [r.status for r in results] == [FAIL], [r.message for r in results]
+    assert "FAILED" in results[0].message
+
+
 @pytest.mark.parametrize("key", list(broken_planners.BROKEN_STARTS))
 def test_broken_planner_passes_the_congestion_suites_from_its_own_start(key):
     """Only the uniqueness suite can see these bugs: started uniform they are right."""

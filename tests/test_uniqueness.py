@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from mfcheck import strategies
 from mfcheck.analytic import congestion as analytic
-from mfcheck.games import n_route
-from mfcheck.kernels import exploitability
+from mfcheck.games import n_route, resource_selection
+from mfcheck.kernels import distribution, exploitability
 from mfcheck.protocols import last_policies, planner_policies, planner_takes_initial_policy
 from mfcheck.reference import PLANNERS, FixedPoint
+from mfcheck.reference.start import INTERIOR_START
 from mfcheck.suites import uniqueness
+from mfcheck.suites.congestion import Routes
 
 from .broken_planners import SignFlippedCost
 
@@ -43,6 +45,24 @@ def test_agreement_radius_contains_every_split_of_smaller_exploitability(costs, 
     gap = analytic.exploitability_n_route(m, a, b)
     distance = np.linalg.norm(m - analytic.wardrop_n_route(a, b))
     assert distance <= uniqueness.agreement_tolerance(b, gap) * (1 + 1e-9) + 1e-12
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(costs=strategies.monotone_costs(max_resources=3), switching_cost=st.sampled_from([0.0, 0.3]),
+       tau=st.sampled_from([0.0, 0.5]), data=st.data())
+def test_load_radius_contains_the_stationary_load_of_every_policy_of_smaller_exploitability(
+        costs, switching_cost, tau, data):
+    """The stationary analogue on resource selection, for any policy (state-dependent, with
+    zeros, reducible): its load lies within load_radius(its exploitability) of the κ = 0
+    split, Wardrop or logit."""
+    a, b = costs
+    game = resource_selection(a, b, discount=0.9, switching_cost=switching_cost)
+    policy = data.draw(strategies.policies(game))
+    gap = max(float(exploitability(game, policy, tau)), 0.0)
+    m = distribution(game, policy).mu.numpy()
+    m_star = Routes(tuple(a), tuple(b)).equilibrium(tau)
+    radius = uniqueness.load_radius(a, b, 0.9, switching_cost, 1 / len(a), tau, gap)
+    assert np.linalg.norm(m - m_star) <= radius * (1 + 1e-9) + 1e-9
 
 
 def test_logit_crowd_equilibria_solve_the_logit_equation_and_bifurcate_at_b_over_4():
@@ -83,8 +103,10 @@ def test_fixed_point_starts_at_the_initial_policy():
     start = torch.tensor([[[1.0, 0.0]]], dtype=torch.float64)
     (first,) = last_policies(FixedPoint(damping=0.5), game, seed=0, iterations=1,
                              initial_policy=start)
-    # the best response to "all on route 1" is route 2; half way there is the split 1/2
-    assert first[0, 0].tolist() == [0.5, 0.5]
+    # π_0 = (1 − ε)(1, 0) + ε(1/2, 1/2) (reference/start.py); the best response to "nearly
+    # all on route 1" is route 2, and the first iterate lies half way there
+    pi0 = (1 - INTERIOR_START) + INTERIOR_START / 2
+    assert first[0, 0].tolist() == pytest.approx([pi0 / 2, (1 - pi0) / 2 + 0.5], abs=1e-15)
 
 
 def test_mirror_descent_from_a_pure_start_leaves_its_face_and_converges():
