@@ -12,9 +12,11 @@ on k.
   for κ = 1/N, 0.1 and 1 (`population-recursion`, z-tests). A simulator that moves every
   agent in every round runs an epoch of N synchronous steps where the recursion takes one.
 - **TMF learners** (role ``learner`` with ``tmf = True``): trained with k = 1, N/10 and N
-  for the same number of epochs they reach the same equilibrium (the analytic logit
-  equilibrium of resource selection) and the same exploitability; the learned policy
-  responds to μ as the TMF equilibrium does (`population-feedback`).
+  for the same number of epochs they reach the same equilibrium and the same
+  exploitability, on resource selection (against its analytic logit equilibrium) and on
+  the queueing game (against the logit equilibrium a damped softmax planner computes,
+  `logit_equilibrium`); the learned policy responds to μ as the TMF equilibrium does
+  (`population-feedback`).
 - **The documented exception** (`ising-exception`, a check of mfcheck itself): on the
   Ising stage game the interaction is local, agents are not exchangeable, and the
   Boltzmann policy played one agent at a time and all at once orders differently.
@@ -30,6 +32,7 @@ half-width, so an imprecise solver cannot pass unnoticed.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -45,8 +48,9 @@ from mfcheck.envs import SEQUENTIAL, SYNCHRONOUS, FiniteGameEnv, Schedule
 from mfcheck.game import FiniteMFG
 from mfcheck.games.queueing import queueing
 from mfcheck.games.resource_selection import resource_selection
-from mfcheck.kernels import exploitability
+from mfcheck.kernels import distribution, exploitability
 from mfcheck.protocols import learner_policy, role_of, simulator_populations, solver_name
+from mfcheck.reference.fixed_point import FixedPoint
 from mfcheck.report import file_stem, new_figure, save_figure
 from mfcheck.tmf import policy_table, population_path, population_step
 
@@ -244,30 +248,109 @@ def population_recursion(simulator, dynamics: Dynamics, ctx: Context) -> Outcome
 # -- TMF learners ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class LearnerGame:
-    """What the learner checks train on: a resource-selection game with no switching cost
-    (its stationary logit equilibrium at τ is the N-route logit split, `logit_n_route`)
-    and the temperature τ passed to the learner."""
+class Equilibrium:
+    """The stationary logit (entropy-regularised) equilibrium at τ of a learner game: the
+    population μ* ``(S,)``, the policy π* ``(S, A)`` (numpy, float64), and where they come
+    from, with their accuracy (``source``)."""
+
+    population: np.ndarray
+    policy: np.ndarray
+    source: str
+
+
+@dataclass(frozen=True)
+class ResourceGame:
+    """Resource selection with no switching cost: its stationary logit equilibrium at τ is
+    the N-route logit split from every state (`logit_n_route`, docs/games.md), so every
+    row of π* is the same (``shared_rows``)."""
 
     a: tuple[float, ...]
     b: tuple[float, ...]
     discount: float
     temperature: float
+    kind = "resource_selection"  # for file names
+    shared_rows = True  # every row of π* is the same
 
     def game(self, device) -> FiniteMFG:
         return resource_selection(list(self.a), list(self.b), discount=self.discount,
                                   device=device)
 
-    def equilibrium(self) -> np.ndarray:
-        return logit_n_route(list(self.a), list(self.b), self.temperature)
+    def equilibrium(self) -> Equilibrium:
+        split = logit_n_route(list(self.a), list(self.b), self.temperature)
+        return Equilibrium(split, np.tile(split, (split.size, 1)), "logit_n_route, closed form")
 
     def __str__(self) -> str:
         return (f"resource_selection(a={list(self.a)}, b={list(self.b)}, γ={self.discount:g}) "
                 f"at τ = {self.temperature:g}")
 
 
-EQUILIBRIUM_GAMES = {"resource_selection(3 resources,τ=0.2)":
-                     (lambda device: LearnerGame((1.0, 1.5, 2.0), (1.0, 1.0, 1.0), 0.9, 0.2))}
+@dataclass(frozen=True)
+class QueueGame:
+    """The dynamic queueing game without slowdown (d = 0: transitions do not read μ, and
+    every h_i > 0 makes it strictly Lasry–Lions monotone, so with the strictly concave
+    entropy term its logit equilibrium at τ is unique; docs/games.md). No closed form at
+    τ > 0 (`queueing_equilibrium` is τ = 0's): the equilibrium is computed by a reference
+    planner (`logit_equilibrium`)."""
+
+    waiting_cost: tuple[float, ...]
+    load_cost: tuple[float, ...]
+    service: tuple[float, ...]
+    arrival: float
+    discount: float
+    temperature: float
+    kind = "queueing"
+    shared_rows = False
+
+    def game(self, device) -> FiniteMFG:
+        return queueing(list(self.waiting_cost), list(self.load_cost), list(self.service),
+                        arrival=self.arrival, discount=self.discount, device=device)
+
+    def equilibrium(self) -> Equilibrium:
+        return logit_equilibrium(self)
+
+    def __str__(self) -> str:
+        return (f"queueing(w={list(self.waiting_cost)}, h={list(self.load_cost)}, "
+                f"s={list(self.service)}, λ={self.arrival:g}, γ={self.discount:g}) at "
+                f"τ = {self.temperature:g}")
+
+
+#: Damped softmax best-response iteration is stopped when no probability of the policy
+#: moves by more than this, and its policy must then have an exploitability at τ below
+#: `PLANNER_GAP`.
+PLANNER_TOL, PLANNER_GAP, PLANNER_ITERATIONS = 1e-12, 1e-9, 1000
+
+
+@functools.cache
+def logit_equilibrium(setting: QueueGame) -> Equilibrium:
+    """The logit equilibrium at τ of ``setting``'s game by `FixedPoint` (softmax best
+    response at τ, damping 1/2: undamped it cycles on the three-queue game of docs/games.md
+    at τ = 0.2) until no probability moves by more than `PLANNER_TOL`; a `ValueError`
+    unless its exploitability at τ is then below `PLANNER_GAP` in size (it is ≥ 0 up to
+    rounding). A constant of the check: computed once, on the CPU."""
+    game = setting.game(torch.device("cpu"))
+    planner = FixedPoint(temperature=setting.temperature, damping=0.5)
+    previous, change = game.uniform_policy(), math.inf
+    for iteration, policy in enumerate(planner.solve(game, seed=0), 1):
+        change, previous = float((policy - previous).abs().max()), policy
+        if change < PLANNER_TOL or iteration == PLANNER_ITERATIONS:
+            break
+    gap = float(exploitability(game, policy, temperature=setting.temperature))
+    if not (change < PLANNER_TOL and abs(gap) < PLANNER_GAP):
+        raise ValueError(f"{planner.name} on {setting}: the policy still moves by {change:.2g} "
+                         f"and its exploitability at τ is {gap:.2g} after {iteration} "
+                         f"iterations")
+    return Equilibrium(distribution(game, policy).mu.numpy(), policy.numpy(),
+                       f"{planner.name} after {iteration} iterations: last change of π "
+                       f"{change:.1g}, |exploitability at τ| {abs(gap):.1g}")
+
+
+#: The games of the learner checks (``kind``: a name for file names).
+LearnerGame = ResourceGame | QueueGame
+EQUILIBRIUM_GAMES = {
+    "resource_selection(3 resources,τ=0.2)":
+        (lambda device: ResourceGame((1.0, 1.5, 2.0), (1.0, 1.0, 1.0), 0.9, 0.2)),
+    "queueing(2 queues,τ=0.2)":
+        (lambda device: QueueGame((1.0, 2.0), (1.0, 1.0), (0.5, 0.8), 0.5, 0.9, 0.2))}
 
 
 @dataclass(frozen=True)
@@ -324,17 +407,23 @@ class Learned:
     seconds: float
 
 
+#: {(id(learner), budget, seed, device): (learner, {setting: [Learned]})}, one learner at a
+#: time; holding the learner keeps its id from being reused.
 _TRAINED: dict = {}
 
 
 def train_schedules(learner, setting: LearnerGame, plan: LearnerPlan, ctx: Context
                     ) -> list[Learned]:
     """Train ``learner`` under each of `SCHEDULES` for the same number of epochs and read
-    its policy at its stationary population. Cached per (learner, setting, budget, seed,
-    device): `same-equilibrium` and `same-performance` read the same training."""
-    key = (id(learner), setting, ctx.budget, ctx.seed, str(ctx.device))
-    if key in _TRAINED:
-        return _TRAINED[key][1]
+    its policy at its stationary population. Cached per (learner, budget, seed, device) and
+    setting: `same-equilibrium` and `same-performance` read the same training."""
+    run = (id(learner), ctx.budget, ctx.seed, str(ctx.device))
+    if run not in _TRAINED:
+        _TRAINED.clear()
+        _TRAINED[run] = (learner, {})
+    trained = _TRAINED[run][1]
+    if setting in trained:
+        return trained[setting]
     game = setting.game(ctx.device)
     out = []
     for salt, (label, schedule) in enumerate(SCHEDULES):
@@ -352,8 +441,7 @@ def train_schedules(learner, setting: LearnerGame, plan: LearnerPlan, ctx: Conte
         gaps = exploitability(game, table, temperature=setting.temperature)
         out.append(Learned(label, schedule.agents_per_round(plan.n_agents), mu, table,
                            gaps.reshape(-1), change, seconds))
-    _TRAINED.clear()  # one learner's training at a time is enough
-    _TRAINED[key] = (learner, out)  # holding the learner keeps its id from being reused
+    trained[setting] = out
     return out
 
 
@@ -390,12 +478,12 @@ def same_equilibrium(learner, setting: LearnerGame, ctx: Context) -> Outcome:
     plan, learned, head, failure = _training(learner, setting, ctx)
     if failure:
         return failure
-    split = setting.equilibrium()
-    margin = snapshot_error(split, plan.n_agents)
-    S = split.size
+    equilibrium = setting.equilibrium()
+    margin = snapshot_error(equilibrium.population, plan.n_agents)
+    S = equilibrium.population.size
     # S coordinates of (k vs N) for two k, and one distance per schedule, share α.
     alpha = stats.bonferroni(ALPHA, len(learned) + 2 * S)
-    target = torch.as_tensor(split, dtype=learned[0].population.dtype)
+    target = torch.as_tensor(equilibrium.population, dtype=learned[0].population.dtype)
     distances, comparisons = [], []
     for r in learned:
         d = stats.across_seeds((r.population.cpu() - target).abs().sum(-1))
@@ -405,7 +493,7 @@ def same_equilibrium(learner, setting: LearnerGame, ctx: Context) -> Outcome:
     for r in learned[:-1]:
         a, b = (stats.across_seeds(x.population.cpu()) for x in (r, sync))
         for s in range(S):
-            comparisons.append((f"{r.label} vs k = N, resource {s}",
+            comparisons.append((f"{r.label} vs k = N, state {s}",
                                 equivalence(_entry(a, s), _entry(b, s), margin / 2, alpha)))
     tests = [e for _, e, _ in distances] + [e for _, e in comparisons]
     passed = all(e.passed for e in tests)
@@ -414,11 +502,12 @@ def same_equilibrium(learner, setting: LearnerGame, ctx: Context) -> Outcome:
                       for r in learned)
     return Outcome(
         passed, [d.mean for _, _, d in distances], 0.0, margin,
-        f"{head}. Logit equilibrium μ* = {np.round(split, 4).tolist()} (logit_n_route); margin "
-        f"δ = E‖μ̂_N − μ*‖₁ = {margin:.4f} at N = {plan.n_agents} (what one snapshot of N "
-        f"agents at μ* scatters by; per resource δ/2, since ‖x‖₁ ≥ 2·max|x_s| on a zero-sum "
-        f"difference); one-sided rate {alpha:.2g} each (Bonferroni over {len(tests)} at "
-        f"{ALPHA:g}). " + "; ".join(e.describe(f"{label} ‖μ − μ*‖₁") for label, e, _ in distances)
+        f"{head}. Logit equilibrium μ* = {np.round(equilibrium.population, 4).tolist()} "
+        f"({equilibrium.source}); margin δ = E‖μ̂_N − μ*‖₁ = {margin:.4f} at N = "
+        f"{plan.n_agents} (what one snapshot of N agents at μ* scatters by; per state δ/2, "
+        f"since ‖x‖₁ ≥ 2·max|x_s| on a zero-sum difference); one-sided rate {alpha:.2g} "
+        f"each (Bonferroni over {len(tests)} at {ALPHA:g}). "
+        + "; ".join(e.describe(f"{label} ‖μ − μ*‖₁") for label, e, _ in distances)
         + ". " + "; ".join(e.describe(what) for what, e in comparisons)
         + f". Mean stationary populations: {means}. "
         + ("Every comparison within its margin" if passed else
@@ -429,20 +518,37 @@ def same_equilibrium(learner, setting: LearnerGame, ctx: Context) -> Outcome:
 SNAPSHOTS = 4000
 
 
-def snapshot_exploitability(setting: LearnerGame, n_agents: int, device) -> float:
-    """The mean exploitability at τ of the split policy of a snapshot μ̂_N of N agents drawn
-    from the logit equilibrium μ* (Monte Carlo over `SNAPSHOTS` snapshots, fixed seed 0:
-    a constant of the check, relative SE about 1.5%): the performance gap N agents cannot
-    resolve, the margin of `same-performance`. It decays like 1/N (the exploitability is
-    quadratic near μ*)."""
-    game = setting.game(device)
-    split = torch.as_tensor(setting.equilibrium(), dtype=game.dtype, device=device)
-    draws = torch.multinomial(split, n_agents * SNAPSHOTS, replacement=True,
-                              generator=torch.Generator(device=device).manual_seed(0))
-    counts = torch.zeros(SNAPSHOTS, game.n_states, dtype=game.dtype, device=device)
+def snapshot_policies(setting: LearnerGame, game: FiniteMFG, n_agents: int) -> Tensor:
+    """The policies ``(SNAPSHOTS, S, A)`` that snapshots of N agents' decisions at the logit
+    equilibrium estimate (N pairs (state, action) drawn from μ* ⊗ π*, fixed seed 0): with
+    ``shared_rows`` (every row of π* is the same) one row from all N decisions, the split
+    policy of the snapshot; otherwise each state's row from the decisions taken there, π*'s
+    row at a state no agent holds."""
+    equilibrium = setting.equilibrium()
+    joint = torch.as_tensor(equilibrium.population[:, None] * equilibrium.policy,
+                            dtype=game.dtype, device=game.device)
+    probs = joint.sum(0) if setting.shared_rows else joint.reshape(-1)
+    draws = torch.multinomial(probs, n_agents * SNAPSHOTS, replacement=True,
+                              generator=torch.Generator(device=game.device).manual_seed(0))
+    counts = torch.zeros(SNAPSHOTS, probs.numel(), dtype=game.dtype, device=game.device)
     counts.scatter_add_(1, draws.view(SNAPSHOTS, n_agents),
-                        torch.ones(SNAPSHOTS, n_agents, dtype=game.dtype, device=device))
-    tables = (counts / n_agents)[:, None, :].expand(SNAPSHOTS, game.n_states, game.n_actions)
+                        torch.ones(SNAPSHOTS, n_agents, dtype=game.dtype, device=game.device))
+    shape = (SNAPSHOTS, game.n_states, game.n_actions)
+    if setting.shared_rows:
+        return (counts / n_agents)[:, None, :].expand(shape)
+    counts = counts.view(shape)
+    at_state = counts.sum(-1, keepdim=True)
+    return torch.where(at_state > 0, counts / at_state.clamp_min(1.0),
+                       torch.as_tensor(equilibrium.policy, dtype=game.dtype, device=game.device))
+
+
+def snapshot_exploitability(setting: LearnerGame, n_agents: int, device) -> float:
+    """The mean exploitability at τ of `snapshot_policies` (Monte Carlo over `SNAPSHOTS`
+    snapshots: a constant of the check, relative SE 1–2%): the performance gap N agents
+    cannot resolve, the margin of `same-performance`. It decays like 1/N (the
+    exploitability is quadratic near the equilibrium)."""
+    game = setting.game(device)
+    tables = snapshot_policies(setting, game, n_agents)
     return float(exploitability(game, tables, temperature=setting.temperature).mean())
 
 
@@ -465,10 +571,13 @@ def same_performance(learner, setting: LearnerGame, ctx: Context) -> Outcome:
         f"{head}. Exploitability at τ (mfcheck.kernels, discounted values) of π_μ at the "
         f"stationary population μ: " + ", ".join(
             f"{r.label} {e.mean:.4g} ± {e.standard_error:.2g}" for r, e in zip(learned, estimates))
-        + f". Margin δ = {margin:.4g}: the mean exploitability of the split policy of an "
-        f"N-agent snapshot of the logit equilibrium (N = {plan.n_agents}, {SNAPSHOTS} "
-        f"snapshots); one-sided rate {alpha:.2g} each (Bonferroni over {len(tests)} at "
-        f"{ALPHA:g}). " + "; ".join(t.describe(what) for what, t in tests)
+        + f". Margin δ = {margin:.4g}: the mean exploitability of the policy one snapshot of "
+        f"N agents' decisions at the logit equilibrium estimates ("
+        + ("one row from all N decisions: the split policy of the snapshot"
+           if setting.shared_rows else "each state's row from the decisions taken there")
+        + f"; N = {plan.n_agents}, {SNAPSHOTS} snapshots); one-sided rate {alpha:.2g} each "
+        f"(Bonferroni over {len(tests)} at {ALPHA:g}). "
+        + "; ".join(t.describe(what) for what, t in tests)
         + (". Same performance for every k" if passed else
            ". FAIL: a schedule's performance differs from k = N's by more than δ"),
         artifacts=artifacts)
@@ -479,11 +588,12 @@ def plot_performance(ctx: Context, name: str, setting: LearnerGame, plan: Learne
     """Exploitability and distance to the equilibrium against k (mean ± SE across replicas,
     replicas as dots, log scale), with the margins as dashed lines."""
     ks = [r.agents_per_step for r in learned]
-    split = torch.as_tensor(setting.equilibrium(), dtype=learned[0].population.dtype)
+    equilibrium = setting.equilibrium().population
+    target = torch.as_tensor(equilibrium, dtype=learned[0].population.dtype)
     fig, axes = new_figure(1, 2, figsize=(9, 3.6))
     for ax, values, ylabel, band in (
             (axes[0], [r.exploitability.cpu() for r in learned], "exploitability at τ", margin),
-            (axes[1], [(r.population.cpu() - split).abs().sum(-1) for r in learned],
+            (axes[1], [(r.population.cpu() - target).abs().sum(-1) for r in learned],
              "‖μ − μ*‖₁ (stationary population)", None)):
         for k, v in zip(ks, values):
             ax.scatter([k] * len(v), v, s=8, alpha=0.4, color="grey")
@@ -494,7 +604,7 @@ def plot_performance(ctx: Context, name: str, setting: LearnerGame, plan: Learne
             ax.axhline(means[-1] + band, color="C1", ls="--",
                        label=f"k = N's mean + δ ({band:.3g})")
         else:
-            ax.axhline(snapshot_error(setting.equilibrium(), plan.n_agents), color="C1", ls="--",
+            ax.axhline(snapshot_error(equilibrium, plan.n_agents), color="C1", ls="--",
                        label="δ = E‖μ̂_N − μ*‖₁")
         ax.set_yscale("log")
         ax.set_xscale("log")
@@ -502,7 +612,8 @@ def plot_performance(ctx: Context, name: str, setting: LearnerGame, plan: Learne
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)
     fig.suptitle(f"{name}: {setting}, {plan.epochs} epochs", fontsize=9)
-    return (save_figure(fig, ctx.report_dir / f"sync-async-performance-{file_stem(name)}.png"),)
+    stem = f"sync-async-performance-{setting.kind}-{file_stem(name)}"
+    return (save_figure(fig, ctx.report_dir / f"{stem}.png"),)
 
 
 # -- the policy responds to the population -----------------------------------------------------

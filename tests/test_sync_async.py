@@ -1,10 +1,11 @@
 """The helpers of the ``sync-async`` suite (suites/sync_async.py): the equivalence test,
-the margins, the TMF equilibrium of a myopic game, the stationary population of a TMF
-policy."""
+the margins, the planner's logit equilibrium of the queueing game, the TMF equilibrium of
+a myopic game, the stationary population of a TMF policy."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ import torch
 
 from mfcheck import stats
 from mfcheck.analytic.congestion import logit_n_route
+from mfcheck.games.queueing import queueing_equilibrium
 from mfcheck.games.resource_selection import resource_selection, split_policy
+from mfcheck.kernels import best_response, distribution, exploitability
 from mfcheck.suites import sync_async as sa
 from mfcheck.tmf import population_map
 
@@ -42,6 +45,66 @@ def test_snapshot_error_is_the_mean_l1_scatter_of_n_agents():
     mu = torch.nn.functional.one_hot(counts, 3).double().mean(1)
     measured = float((mu - torch.as_tensor(split)).abs().sum(-1).mean())  # SE ≈ 0.3%
     assert sa.snapshot_error(split, n) == pytest.approx(measured, rel=0.03)
+
+
+QUEUES = sa.EQUILIBRIUM_GAMES["queueing(2 queues,τ=0.2)"]("cpu")
+ROUTES = sa.EQUILIBRIUM_GAMES["resource_selection(3 resources,τ=0.2)"]("cpu")
+
+
+def test_queueing_logit_equilibrium_is_the_softmax_response_to_its_own_population():
+    eq = QUEUES.equilibrium()
+    game = QUEUES.game("cpu")
+    policy = torch.as_tensor(eq.policy)
+    flow = distribution(game, policy)
+    assert np.allclose(flow.mu.numpy(), eq.population, atol=1e-12)
+    response = best_response(game, flow, QUEUES.temperature).policy
+    assert torch.allclose(response, policy, atol=1e-9)
+    # a real equilibrium problem: both queues used, the policy far from uniform, whose
+    # exploitability is far above the planner's
+    assert (eq.population > 0.1).all() and abs(float(eq.policy[0, 0]) - 0.5) > 0.15
+    assert float(exploitability(game, game.uniform_policy(), QUEUES.temperature)) > 0.1
+    # unique: the planner reaches it from other starts too
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        start = (6 * torch.rand(policy.shape, generator=gen, dtype=policy.dtype)).softmax(-1)
+        stream = sa.FixedPoint(temperature=QUEUES.temperature, damping=0.5).solve(
+            game, seed=0, initial_policy=start)
+        for _ in range(60):
+            other = next(stream)
+        assert torch.allclose(other, policy, atol=1e-9)
+
+
+def test_queueing_logit_equilibrium_tends_to_the_closed_form_as_tau_falls():
+    # queueing_equilibrium is τ = 0's: (0.5, 0.5, 0) here (queue 2 unused)
+    exact = queueing_equilibrium(QUEUES.waiting_cost, QUEUES.load_cost, QUEUES.service,
+                                 arrival=QUEUES.arrival, discount=QUEUES.discount).mu
+    gaps = [np.abs(sa.logit_equilibrium(replace(QUEUES, temperature=t))
+                   .population - exact).sum() for t in (0.2, 0.1, 0.05)]
+    assert gaps[0] > gaps[1] > gaps[2]
+
+
+def test_logit_equilibrium_says_when_the_planner_did_not_converge(monkeypatch):
+    monkeypatch.setattr(sa, "PLANNER_ITERATIONS", 2)
+    with pytest.raises(ValueError, match="still moves"):
+        sa.logit_equilibrium(replace(QUEUES, temperature=0.3))
+
+
+def test_snapshot_policies_estimate_the_equilibrium_from_n_decisions():
+    n = 100
+    for setting in (ROUTES, QUEUES):
+        game, eq = setting.game("cpu"), setting.equilibrium()
+        tables = sa.snapshot_policies(setting, game, n)
+        assert tables.shape == (sa.SNAPSHOTS, game.n_states, game.n_actions)
+        assert torch.allclose(tables.sum(-1), tables.new_ones(()), atol=1e-12)
+        # unbiased rows, scattered by about one row's share of N decisions
+        se = tables.std(0) / math.sqrt(sa.SNAPSHOTS)
+        assert (tables.mean(0) - torch.as_tensor(eq.policy)).abs().max() < 5 * se.max()
+    routes = sa.snapshot_policies(ROUTES, ROUTES.game("cpu"), n)
+    assert torch.equal(routes[:, 0], routes[:, 2])  # one shared row: the split policy
+    queues = sa.snapshot_policies(QUEUES, QUEUES.game("cpu"), n)
+    assert (queues[:, 0] != queues[:, 2]).any()  # a row per state
+    # the margin is what the snapshot loses, far below the uniform policy's
+    assert 0 < sa.snapshot_exploitability(QUEUES, n, "cpu") < 0.1
 
 
 def test_myopic_equilibrium_is_the_logit_split_without_switching_cost():
