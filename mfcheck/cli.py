@@ -8,10 +8,17 @@ stderr, no traceback), 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .errors import MFCheckError, UsageError
+
+#: Workers by default: one per core, so that each has one core's torch threads. One worker
+#: with every core's threads made small tensor operations wait on a busy core (TMF-PG's
+#: training 6× slower on 2 cores); memory caps the default (each worker imports torch).
+MAX_DEFAULT_JOBS = 8
+DEFAULT_JOBS = max(1, min(os.cpu_count() or 1, MAX_DEFAULT_JOBS))
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -41,8 +48,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="where report.json, junit.xml, report.md go (default: %(default)s)")
     run.add_argument("--timeout", type=float, metavar="S",
                      help="seconds a case may run (default: 300 quick, 3600 full)")
-    run.add_argument("--jobs", type=int, default=1, metavar="N",
-                     help="worker processes (default: 1; 0 runs in this process, no timeout)")
+    run.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                     help="worker processes (default: one per CPU core, at most "
+                          f"{MAX_DEFAULT_JOBS}: each gets one core's torch threads; "
+                          "0 runs in this process, no timeout)")
 
     # Only for --help: `bench` arguments go untouched to mfcheck.bench.main.
     sub.add_parser("bench", help="run the performance suites now, side by side with peers",

@@ -148,7 +148,8 @@ def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path):
     reports = tmp_path / "reports"
     proc = subprocess.Popen(
         [sys.executable, str(driver), "run", "fake", "--solver", "fake_solvers:Good",
-         "--solver", "fake_solvers:Hangs", "--device", "cpu", "--report-dir", str(reports)],
+         "--solver", "fake_solvers:Hangs", "--device", "cpu", "--report-dir", str(reports),
+         "--jobs", "1"],  # one worker: Good's case finishes before Hangs' starts
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
