@@ -126,7 +126,7 @@ POLICY_ITERATION_MAX_STEPS = 100
 #: is exact only to about ε·cond·‖v‖, with cond∞(I − γP_π) ≤ (1 + γ)/(1 − γ).
 TIE_FACTOR = 64
 #: Bellman sweeps whose sup change is below this many ε·‖V‖∞ are at float64's rounding
-#: floor (see `_settled`).
+#: floor (see `values_settled`).
 SWEEP_ULPS = 8
 
 
@@ -195,7 +195,7 @@ def _policy_iteration(r: Tensor, gP: Tensor, discount: float) -> BestResponse | 
     return None
 
 
-def _settled(change: float, v: Tensor, discount: float) -> bool:
+def values_settled(change: float, v: Tensor, discount: float) -> bool:
     """Whether values ``v`` = T(previous), which moved by ``change`` in sup norm, are final.
 
     At ‖TV − V‖∞ ≤ VALUE_TOL·(1 − γ), ‖TV − V*‖∞ ≤ γ·VALUE_TOL. Large values cannot get
@@ -210,8 +210,8 @@ def _settled(change: float, v: Tensor, discount: float) -> bool:
 
 def _value_iteration(game: FiniteMFG, r: Tensor, gP: Tensor, temperature: float, *,
                      newton: bool) -> tuple[Tensor, Tensor, Tensor]:
-    """(policy, v, q): V ← T(V) = max_τ(r + γPV) from V = 0 until `_settled`; the policy is
-    the (soft) maximiser of the last sweep's Q.
+    """(policy, v, q): V ← T(V) = max_τ(r + γPV) from V = 0 until `values_settled`; the
+    policy is the (soft) maximiser of the last sweep's Q.
 
     With ``newton``, V is replaced after each sweep by V^π, π the sweep's maximiser,
     evaluated exactly: that is (soft) policy iteration, which at τ > 0 is Newton's method on
@@ -225,7 +225,7 @@ def _value_iteration(game: FiniteMFG, r: Tensor, gP: Tensor, temperature: float,
     for _ in range(1_000_000):
         pi, new = _optimal(r + torch.einsum("...sap,...p->...sa", gP, v), temperature)
         new_change = float((new - v).abs().max())
-        if _settled(new_change, new, game.discount):
+        if values_settled(new_change, new, game.discount):
             return pi, new, r + torch.einsum("...sap,...p->...sa", gP, new)
         newton = newton and new_change < change
         change = new_change

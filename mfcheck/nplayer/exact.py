@@ -28,7 +28,7 @@ import torch
 
 from ..errors import UsageError
 from ..game import FiniteMFG
-from ..kernels.backward import VALUE_TOL
+from ..kernels.backward import values_settled
 
 Tensor = torch.Tensor
 
@@ -178,10 +178,11 @@ def best_value(mdp: DeviatorMDP) -> Tensor:
     game = mdp.game
     v = torch.zeros_like(mdp.initial)
     if game.stationary:
-        # ‖v_k − v*‖ ≤ γ^k ‖r‖/(1−γ): iterate until the change is below VALUE_TOL·(1−γ).
+        # ‖v_k − v*‖ ≤ γ^k ‖r‖/(1−γ): iterate until the change is below VALUE_TOL·(1−γ)
+        # (or a few ulps of ‖v‖: `values_settled`).
         for _ in range(1_000_000):
             new = (mdp.reward[0] + _continuation(mdp, 0, v)).amax(-1)
-            if (new - v).abs().max() <= VALUE_TOL * (1 - game.discount):
+            if values_settled(float((new - v).abs().max()), new, game.discount):
                 return (mdp.initial * new).sum()
             v = new
         raise UsageError(  # pragma: no cover - γ < 1 guarantees convergence
