@@ -792,6 +792,49 @@ def chi_square_test_series(samples: Any, expected_probabilities: Any,
     return _pearson(counts, p, alpha, min_expected, infl, int(ddof), groups)
 
 
+# -------------------------------------------------------------- equivalence
+
+@dataclass(frozen=True)
+class EquivalenceResult:
+    """The comparison of a difference d (± SE on ``dof`` dof) with the margin δ:
+    ``passed`` unless d is shown to exceed δ in size, |d| − h > δ, with h = t_{1−α}·SE
+    the one-sided half-width; ``shown`` when the interval d ± h lies inside (−δ, δ)
+    (two one-sided tests: equivalence demonstrated at level α)."""
+
+    difference: float
+    standard_error: float
+    dof: float
+    half_width: float
+    margin: float
+
+    @property
+    def passed(self) -> bool:
+        return abs(self.difference) - self.half_width <= self.margin
+
+    @property
+    def shown(self) -> bool:
+        return abs(self.difference) + self.half_width < self.margin
+
+    def describe(self, what: str) -> str:
+        verdict = ("equivalent (interval inside ±δ)" if self.shown else
+                   "not shown equivalent, not shown different" if self.passed else
+                   "FAIL, shown to differ by more than δ")
+        return (f"{what}: difference {self.difference:+.4g} ± {self.standard_error:.2g} "
+                f"(SE, {self.dof:.0f} dof), one-sided half-width {self.half_width:.3g}, margin "
+                f"δ = {self.margin:.3g}: {verdict}")
+
+
+def equivalence_test(a, b, margin: float, alpha: float) -> EquivalenceResult:
+    """Is a − b within ±``margin``? For two independent `ReplicateEstimate` (floats), with
+    Welch's dof: fails only when the difference is shown to exceed the margin at
+    one-sided level ``alpha`` (`EquivalenceResult`)."""
+    se = math.hypot(a.standard_error, b.standard_error)
+    dof = (se ** 4 / (a.standard_error ** 4 / a.dof + b.standard_error ** 4 / b.dof)
+           if se > 0 else math.inf)
+    half_width = float(_st.t.isf(alpha, dof)) * se if se > 0 else 0.0
+    return EquivalenceResult(float(a.mean - b.mean), se, dof, half_width, margin)
+
+
 # ------------------------------------------------------------------------------ fits
 
 @dataclass(frozen=True)

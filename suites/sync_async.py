@@ -21,10 +21,10 @@ on k.
   Ising stage game the interaction is local, agents are not exchangeable, and the
   Boltzmann policy played one agent at a time and all at once orders differently.
 
-Equivalence. Two quantities are *the same* when they differ by less than a margin δ that
-is fixed before the run from what the comparison means (for learners: the resolution of
-a population of N agents, E‖μ̂_N − μ‖₁ at the equilibrium; see `snapshot_error`), never
-from a measured gap. A comparison fails when its (1 − α) one-sided confidence bound shows
+Equivalence (`mfcheck.stats.equivalence_test`). Two quantities are *the same* when they
+differ by less than a margin δ that is fixed before the run from what the comparison
+means (for learners: the resolution of a population of N agents, E‖μ̂_N − μ‖₁ at the
+equilibrium; see `snapshot_error`), never from a measured gap. A comparison fails when its (1 − α) one-sided confidence bound shows
 |difference| > δ (false-failure rate α for any solver within the margin); the message
 also says whether the interval lies inside ±δ (equivalence shown, TOST) and the
 half-width, so an imprecise solver cannot pass unnoticed.
@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.stats import t as student_t
 
 from mfcheck import stats
 from mfcheck.analytic.congestion import logit_n_route
@@ -75,47 +74,6 @@ def is_simulator(solver) -> bool:
 
 def is_tmf_learner(solver) -> bool:
     return role_of(solver) == "learner" and bool(getattr(solver, "tmf", False))
-
-
-# -- equivalence with a stated margin ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Equivalence:
-    """The comparison of a difference d (± SE on ``dof`` dof) with the margin δ:
-    ``passed`` unless d is shown to exceed δ in size, |d| − h > δ, with h = t_{1−α}·SE
-    the one-sided half-width; ``shown`` when the interval d ± h lies inside (−δ, δ)
-    (two one-sided tests: equivalence demonstrated at level α)."""
-
-    difference: float
-    standard_error: float
-    dof: float
-    half_width: float
-    margin: float
-
-    @property
-    def passed(self) -> bool:
-        return abs(self.difference) - self.half_width <= self.margin
-
-    @property
-    def shown(self) -> bool:
-        return abs(self.difference) + self.half_width < self.margin
-
-    def describe(self, what: str) -> str:
-        verdict = ("equivalent (interval inside ±δ)" if self.shown else
-                   "not shown equivalent, not shown different" if self.passed else
-                   "FAIL, shown to differ by more than δ")
-        return (f"{what}: difference {self.difference:+.4g} ± {self.standard_error:.2g} "
-                f"(SE, {self.dof:.0f} dof), one-sided half-width {self.half_width:.3g}, margin "
-                f"δ = {self.margin:.3g}: {verdict}")
-
-
-def equivalence(a, b, margin: float, alpha: float) -> Equivalence:
-    """a − b for two independent `stats.ReplicateEstimate` (floats), Welch's dof."""
-    se = math.hypot(a.standard_error, b.standard_error)
-    dof = (se ** 4 / (a.standard_error ** 4 / a.dof + b.standard_error ** 4 / b.dof)
-           if se > 0 else math.inf)
-    half_width = float(student_t.isf(alpha, dof)) * se if se > 0 else 0.0
-    return Equivalence(float(a.mean - b.mean), se, dof, half_width, margin)
 
 
 # -- simulators ------------------------------------------------------------------------------
@@ -488,13 +446,13 @@ def same_equilibrium(learner, setting: LearnerGame, ctx: Context) -> Outcome:
     for r in learned:
         d = stats.across_seeds((r.population.cpu() - target).abs().sum(-1))
         zero = stats.ReplicateEstimate(0.0, 0.0, d.k, d.dof)
-        distances.append((r.label, equivalence(d, zero, margin, alpha), d))
+        distances.append((r.label, stats.equivalence_test(d, zero, margin, alpha), d))
     sync = learned[-1]
     for r in learned[:-1]:
         a, b = (stats.across_seeds(x.population.cpu()) for x in (r, sync))
         for s in range(S):
-            comparisons.append((f"{r.label} vs k = N, state {s}",
-                                equivalence(_entry(a, s), _entry(b, s), margin / 2, alpha)))
+            comparisons.append((f"{r.label} vs k = N, state {s}", stats.equivalence_test(
+                _entry(a, s), _entry(b, s), margin / 2, alpha)))
     tests = [e for _, e, _ in distances] + [e for _, e in comparisons]
     passed = all(e.passed for e in tests)
     worst = max(abs(e.difference) - e.half_width - e.margin for e in tests)
@@ -561,7 +519,7 @@ def same_performance(learner, setting: LearnerGame, ctx: Context) -> Outcome:
     margin = snapshot_exploitability(setting, plan.n_agents, ctx.device)
     alpha = stats.bonferroni(ALPHA, len(learned) - 1)
     estimates = [stats.across_seeds(r.exploitability.cpu()) for r in learned]
-    tests = [(f"{r.label} vs k = N", equivalence(e, estimates[-1], margin, alpha))
+    tests = [(f"{r.label} vs k = N", stats.equivalence_test(e, estimates[-1], margin, alpha))
              for r, e in zip(learned[:-1], estimates[:-1])]
     passed = all(t.passed for _, t in tests)
     artifacts = (plot_performance(ctx, solver_name(learner), setting, plan, learned, estimates,
@@ -700,7 +658,7 @@ def population_feedback(learner, setting: MyopicGame, ctx: Context) -> Outcome:
     results = []
     for p in range(len(tests)):
         d = stats.across_seeds(table_distance(learned[:, p], targets[p]).cpu())
-        results.append(equivalence(d, zero, tolerance, alpha))
+        results.append(stats.equivalence_test(d, zero, tolerance, alpha))
     passed = all(r.passed for r in results)
     fmt = lambda mu: "(" + ", ".join(f"{v:.3g}" for v in mu) + ")"
     stay = lambda t: "stay " + "/".join(f"{float(v):.2f}" for v in t.diagonal())
@@ -758,7 +716,7 @@ def ising_exception(_, __, ctx: Context) -> Outcome:
     xi = {label: stats.across_seeds(sums[:, plan.settle:].sum(-1).abs().mean(-1).cpu() / N)
           for label, sums in runs.items()}
     (seq_label, seq), (sync_label, sync) = xi.items()
-    test = equivalence(sync, seq, ISING_MARGIN, ALPHA)
+    test = stats.equivalence_test(sync, seq, ISING_MARGIN, ALPHA)
     return Outcome(
         test.passed, test.difference, 0.0, ISING_MARGIN,
         f"Ising stage game {lattice.L}x{lattice.L}, λ = {lattice.coupling:g}, h = "

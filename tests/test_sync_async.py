@@ -1,6 +1,7 @@
-"""The helpers of the ``sync-async`` suite (suites/sync_async.py): the equivalence test,
-the margins, the planner's logit equilibrium of the queueing game, the TMF equilibrium of
-a myopic game, the stationary population of a TMF policy."""
+"""The helpers of the ``sync-async`` suite (suites/sync_async.py): the equivalence test
+(`mfcheck.stats.equivalence_test`), the margins, the planner's logit equilibrium of the
+queueing game, the TMF equilibrium of a myopic game, the stationary population of a TMF
+policy."""
 
 from __future__ import annotations
 
@@ -26,13 +27,13 @@ def estimate(mean, se, k=16):
 
 def test_equivalence_fails_only_when_the_difference_is_shown_beyond_the_margin():
     # equal SEs on k − 1 dof each: Welch's dof is 2(k − 1)
-    same = sa.equivalence(estimate(1.0, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
+    same = stats.equivalence_test(estimate(1.0, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
     assert same.dof == pytest.approx(30) and same.passed and same.shown
     assert same.half_width == pytest.approx(math.hypot(0.01, 0.01) * 4.3, rel=0.05)
-    far = sa.equivalence(estimate(1.5, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
+    far = stats.equivalence_test(estimate(1.5, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
     assert not far.passed and not far.shown and "FAIL" in far.describe("x")
     # too noisy to tell: neither shown equivalent nor shown different, and it says so
-    vague = sa.equivalence(estimate(1.12, 0.05), estimate(1.0, 0.05), 0.1, 1e-4)
+    vague = stats.equivalence_test(estimate(1.12, 0.05), estimate(1.0, 0.05), 0.1, 1e-4)
     assert vague.passed and not vague.shown and "not shown equivalent" in vague.describe("x")
 
 
