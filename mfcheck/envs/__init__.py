@@ -8,10 +8,11 @@
 """
 
 from .base import (SEQUENTIAL, SYNCHRONOUS, AgentEnv, Observation, Schedule, one_hot_mean,
-                   sample_actions)
+                   inverse_cdf, sample_actions)
 from .finite_game import FiniteGameEnv
 from .gaussian_squeeze import GaussianSqueeze
 from .ising import IsingGame
 
 __all__ = ["AgentEnv", "FiniteGameEnv", "GaussianSqueeze", "IsingGame", "Observation",
-           "SEQUENTIAL", "SYNCHRONOUS", "Schedule", "one_hot_mean", "sample_actions"]
+           "SEQUENTIAL", "SYNCHRONOUS", "Schedule", "inverse_cdf", "one_hot_mean",
+           "sample_actions"]

@@ -196,14 +196,28 @@ class AgentEnv:
                                      f"{int(actions[b, i])}, not in range({self.n_actions})")
 
 
-def sample_actions(probs: Tensor, generator: torch.Generator) -> Tensor:
-    """One action per row of ``probs`` ``(..., A)``, by inverse CDF (one uniform each).
+def inverse_cdf(cdf: Tensor, u: Tensor) -> Tensor:
+    """The entry each ``u`` (shape ``cdf.shape[:-1]``, in [0, cdf[..., -1])) picks from the
+    cumulative rows ``cdf`` ``(..., K)``: the number of columns a < K − 1 with
+    u ≥ cdf[..., a]. ``>=`` (not ``>``) so that u = 0 cannot pick a leading
+    zero-probability entry.
 
-    ``>=`` (not ``>``) so that u = 0 cannot pick a leading zero-probability action."""
-    u = torch.rand(probs.shape[:-1] + (1,), generator=generator, device=probs.device,
+    One comparison per column, a loop over columns, not rows: torch reduces a short last
+    axis (K = 2) many times slower than it compares two tensors of the rows' shape.
+    """
+    index = torch.zeros(u.shape, dtype=torch.long, device=u.device)
+    for a in range(cdf.shape[-1] - 1):
+        index += u >= cdf[..., a]
+    return index
+
+
+def sample_actions(probs: Tensor, generator: torch.Generator) -> Tensor:
+    """One action per row of ``probs`` ``(..., A)``, by inverse CDF (one uniform each,
+    scaled by the row's total, so that rows summing to 1 only up to rounding are fine)."""
+    u = torch.rand(probs.shape[:-1], generator=generator, device=probs.device,
                    dtype=probs.dtype)
     cdf = probs.cumsum(-1)
-    return (u * cdf[..., -1:] >= cdf).sum(-1).clamp_(max=probs.shape[-1] - 1)
+    return inverse_cdf(cdf, u * cdf[..., -1])
 
 
 def one_hot_mean(actions: Tensor, n_actions: int, dtype: torch.dtype) -> Tensor:

@@ -47,7 +47,8 @@ import torch
 
 from ..errors import InvalidGameError, UsageError
 from ..game import FiniteMFG
-from .base import SYNCHRONOUS, AgentEnv, Observation, Schedule, check_game_parameter
+from .base import (SYNCHRONOUS, AgentEnv, Observation, Schedule, check_game_parameter,
+                   inverse_cdf)
 
 Tensor = torch.Tensor
 
@@ -129,16 +130,12 @@ class FiniteGameEnv(AgentEnv):
         reward = self.game.reward(0, L).reshape(B, S * A).gather(1, codes)
         reward = reward.masked_fill_(~acting, 0.0)
         # Next states by inverse CDF of p(·|x, a, L̂) (rows replica·S·A + code), one
-        # uniform per agent; a loop over the S − 1 columns, not over agents.
-        # The uniform is scaled by the row's total so that a state of probability 0 after
-        # the last positive one is never drawn, whatever the rounding of the cumsum.
+        # uniform per agent, scaled by the row's total so that a state of probability 0
+        # after the last positive one is never drawn, whatever the rounding of the cumsum.
         cdf = self.game.transition(0, L).reshape(B * S * A, S).cumsum(-1)
         rows = (self._replica * (S * A) + codes).reshape(-1)
         u = torch.rand(B * N, generator=self.rng, dtype=self.dtype, device=self.device)
-        u *= cdf[rows, S - 1]
-        moved = torch.zeros(B * N, dtype=torch.int64, device=self.device)
-        for s in range(S - 1):
-            moved += u >= cdf[rows, s]
+        moved = inverse_cdf(cdf[rows], u * cdf[rows, S - 1])
         self.states = torch.where(acting, moved.view(B, N), self.states)
         self.actions = actions
         return self._observation(reward, acting, counts.view(B, S, A).sum(1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from mfcheck.envs.base import AgentEnv
+from mfcheck.envs.base import AgentEnv, inverse_cdf
 from mfcheck.errors import UsageError
 
 Tensor = torch.Tensor
@@ -54,17 +54,10 @@ def replica_temperatures(env: AgentEnv, temperature) -> Tensor:
 
 def sample_from_cdf(cdf: Tensor, generator: torch.Generator) -> Tensor:
     """One action per row of the cumulative distributions ``cdf`` ``(batch, N, A)``
-    (last column 1) by inverse CDF, one uniform per row.
-
-    Counts the columns a uniform exceeds, one column at a time: a loop over actions, not
-    agents, because torch reduces a short last axis (A = 2) many times slower than it
-    compares two ``(batch, N)`` tensors.
-    """
+    (last column 1, `cumulative`) by inverse CDF (`mfcheck.envs.inverse_cdf`), one uniform
+    per row."""
     u = torch.rand(cdf.shape[:-1], generator=generator, device=cdf.device, dtype=cdf.dtype)
-    action = torch.zeros(cdf.shape[:-1], dtype=torch.long, device=cdf.device)
-    for a in range(cdf.shape[-1] - 1):
-        action += u >= cdf[..., a]
-    return action
+    return inverse_cdf(cdf, u)
 
 
 def cumulative(probs: Tensor) -> Tensor:
