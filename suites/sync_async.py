@@ -51,6 +51,7 @@ from mfcheck.kernels import distribution, exploitability
 from mfcheck.protocols import learner_policy, role_of, simulator_populations, solver_name
 from mfcheck.reference.fixed_point import FixedPoint
 from mfcheck.report import file_stem, new_figure, save_figure
+from mfcheck.suites.approximation_rate import binomial_prefactor
 from mfcheck.tmf import policy_table, population_path, population_step
 
 ALPHA = FALSE_FAILURE_RATE
@@ -330,7 +331,7 @@ def snapshot_error(split: np.ndarray, n_agents: int) -> float:
     how far the empirical distribution of N agents drawn from μ lies from μ. Two
     equilibria closer than this cannot be told apart from one snapshot of the N agents;
     it is the equivalence margin of the learner checks."""
-    return float(np.sqrt(2.0 * split * (1.0 - split) / (math.pi * n_agents)).sum())
+    return binomial_prefactor(torch.as_tensor(split)) / math.sqrt(n_agents)
 
 
 def stationary_population(game: FiniteMFG, policy, batch: int, *, steps: int = 2000,
