@@ -3,7 +3,7 @@
 Install the peer with ``pip install 'mfcheck[battle]'`` (magent2 0.3.4); it is imported
 only when a `BattleEnv` is built, so mfcheck works without it (`missing_reason`).
 
-The game (FACTS.md, "Yang et al. 2018"): two armies of ``n`` agents (64 vs 64 on the
+The game (docs/references.md#yang2018-battle): two armies of ``n`` agents (64 vs 64 on the
 paper's 40×40 map) fight on a grid; an agent has 10 HP, loses 2 per hit, recovers 0.1 per
 step. The rewards are battle_v4's defaults, which are MAgent's built-in battle config
 that the paper's public code ran (passed explicitly here so a change of defaults cannot
