@@ -2,7 +2,7 @@
 
 Route i costs c_i = a_i + b_i·m_i, where m_i is the fraction of the population on it.
 These are the exact answers mfcheck's congestion checks compare solvers against
-(FACTS.md, "Congestion"), so they are written as plain float/numpy functions,
+(docs/references.md#congestion), so they are written as plain float/numpy functions,
 independent of the torch kernels they check.
 
 Two routes are parametrised by m = m_1 (so m_2 = 1 − m and c2 = a2 + b2·(1 − m)).
