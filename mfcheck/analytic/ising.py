@@ -1,6 +1,6 @@
 """Exact answers for the Ising model that mfcheck's Ising checks compare samplers against.
 
-Conventions follow `mfcheck.ising` (FACTS.md, "Ising model"): spins s_i = ±1 on an L×L
+Conventions follow `mfcheck.ising` (docs/references.md#ising-model): spins s_i = ±1 on an L×L
 periodic square lattice, E = −J Σ_⟨ij⟩ s_i s_j − h Σ_i s_i with each nearest-neighbour pair
 counted once (2N bonds on the torus, N = L²), k_B = 1, β = 1/T, K = βJ. On the 2×2 torus
 the left and right neighbour of a site are the same site, so each pair is joined by two bonds
@@ -300,7 +300,8 @@ def exact_finite(L: int, T, coupling: float = 1.0) -> FiniteLattice:
     E/N = −J (d ln Z/dK)/N and C/N = K² (d² ln Z/dK²)/N, with the derivatives of
     `log_partition_finite`'s Z taken analytically (no finite differences).
     At K_c, L = 16: E/N = −1.453064852813477, C/N = 1.498704959400026 (the
-    Ferrenberg–Landau–Wong 1992 test; FACTS.md's −1.4530647 and 1.4987043 are a step-1e-4
+    Ferrenberg–Landau–Wong 1992 test; the earlier printed −1.4530647 and 1.4987043
+    (docs/references.md#ising-finite-kc) are a step-1e-4
     central difference of ln Z, biased by O(h²)). Agrees with brute-force enumeration
     (L ≤ 4) to ~1e-13 and with a 40-digit evaluation to ~1e-14 (E) and ~1e-11 (C, L ≤ 1024).
     Cost O(L) per temperature (L = 1024: ~0.3 ms). At very high T the result is a small
