@@ -1,4 +1,4 @@
-"""The Gaussian squeeze game (Yang et al. 2018, §5.1; FACTS.md, "Yang et al. 2018").
+"""The Gaussian squeeze game (Yang et al. 2018, §5.1; docs/references.md#yang2018-gaussian-squeeze).
 
 ``N`` agents each bid an action a_j ∈ {0, …, 9}; with x = Σ_j a_j every agent earns the
 shared objective
