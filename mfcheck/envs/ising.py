@@ -1,4 +1,4 @@
-"""The Ising stage game (Yang et al. 2018, §5.2; FACTS.md, "Yang et al. 2018").
+"""The Ising stage game (Yang et al. 2018, §5.2; docs/references.md#yang2018-ising-stage-game).
 
 ``N = L²`` agents sit on an L×L torus, numbered row-major (agent ``i·L + j`` at row i,
 column j). Each picks a spin: action 0 is s = −1, action 1 is s = +1. After every step
