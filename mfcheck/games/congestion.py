@@ -47,7 +47,8 @@ def _routes_game(a, b, name: str, device) -> FiniteMFG:
 def two_route(a1: float, b1: float, a2: float, b2: float, *, device=None) -> FiniteMFG:
     """Two routes costing a1 + b1·m and a2 + b2·(1 − m); action 0 is route 1.
 
-    A policy ``[[[m, 1 − m]]]`` plays split m; FACTS.md's two-route closed forms apply.
+    A policy ``[[[m, 1 − m]]]`` plays split m; the two-route closed forms apply
+    (docs/references.md#congestion-two-route).
     """
     return _routes_game([a1, a2], [b1, b2], f"two_route({', '.join(map(_fmt, (a1, b1, a2, b2)))})",
                         device)
