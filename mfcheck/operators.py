@@ -365,7 +365,8 @@ def congestion_population_game(a, b, *, device=None) -> PopulationGame:
     Its Boltzmann map is the logit (softmax) response Γ_τ(m) = softmax(−c(m)/τ) of a
     congestion game (`boltzmann_mean_action`), and its interaction strength is
     (b_(1) + b_(2))/4 with b_(1) ≥ b_(2) the two largest slopes, so Γ_τ is
-    (b_(1) + b_(2))/(4τ)-Lipschitz in ‖·‖₁: (b1 + b2)/(4τ) on two routes (FACTS.md).
+    (b_(1) + b_(2))/(4τ)-Lipschitz in ‖·‖₁: (b1 + b2)/(4τ) on two routes
+    (docs/references.md#congestion-boltzmann-lipschitz).
     """
     a = torch.as_tensor(a, dtype=DEFAULT_DTYPE, device=device)
     b = torch.as_tensor(b, dtype=DEFAULT_DTYPE, device=device)
