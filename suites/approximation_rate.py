@@ -1,5 +1,5 @@
 """Suite ``approximation-rate``: how fast N players approach their mean-field limit
-(FACTS.md, "Mean-field approximation rate"; docs/approximation_rate.md).
+(docs/references.md#approximation-rate-root-n; docs/approximation_rate.md).
 
 Two checks on games whose stationary mean-field equilibrium (π*, μ*) mfcheck knows in
 closed form (`GAMES`), and, for the first, on Hypothesis-drawn garnet games with drawn
@@ -49,7 +49,7 @@ from mfcheck.report import file_stem, new_figure, save_figure
 
 Tensor = torch.Tensor
 ALPHA = FALSE_FAILURE_RATE
-RATE = -0.5  # the mean-field approximation rate of E‖μ̂_N − μ*‖₁ (FACTS.md)
+RATE = -0.5  # the mean-field approximation rate of E‖μ̂_N − μ*‖₁ (docs/references.md#approximation-rate-root-n)
 
 suite = Suite("approximation-rate", role="simulator",
               description="N-player simulators approach the mean field at rate N^(-1/2) "
