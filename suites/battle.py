@@ -1,5 +1,5 @@
 """Suite ``battle``: learners trained by self-play on MAgent2's battle (Yang et al. 2018,
-§5.3; FACTS.md, "Yang et al. 2018"; the game: `mfcheck.adapters.magent`).
+§5.3; docs/references.md#yang2018-battle; the game: `mfcheck.adapters.magent`).
 
 A learner trains by self-play: it controls both armies of `BattleEnv` (parameter sharing,
 the team id in every observation). Its policy then plays evaluation games that mfcheck
