@@ -124,7 +124,8 @@ def add_congestion_checks(suite: Suite, games: dict[str, Routes]) -> None:
             return Outcome(ok, period, ">= 2", 0,
                            f"mixed equilibrium {_fmt(m_star)}: best-response iterates cycle "
                            f"with period {period} (last split {_fmt(m)}); a period >= 2 is "
-                           f"expected (FACTS.md: undamped best response cycles 1, 0, 1, 0)")
+                           f"expected (undamped best response cycles 1, 0, 1, 0 around a mixed "
+                           "equilibrium, docs/references.md#congestion-best-response-cycle)")
         error = float(np.abs(m - m_star).max())
         return Outcome(error <= EXACT_TOLERANCE and period == 1, _fmt(m), _fmt(m_star),
                        EXACT_TOLERANCE, f"pure equilibrium {_fmt(m_star)}: best-response "
