@@ -619,7 +619,8 @@ def _route_sharp_pair(mean_action_map: MeanActionMap, device) -> Finding:
                    f"threshold τ = (b1 + b2)/4 = {bound * tau:g}")
 
 
-#: (a, b, τ) where the logit iteration's rate is measured: FACTS's two routes (1, 1, 1.5, 0.5)
+#: (a, b, τ) where the logit iteration's rate is measured: the two routes (1, 1, 1.5, 0.5)
+#: of docs/references.md#congestion-tau-figures
 #: at τ = 0.4 (bound 0.9375, just above the threshold 0.375) and 0.5, Pigou at 0.5, and three
 #: routes at τ = 1 (bound 0.875, ρ = 0.624, |λ2|/ρ = 0.31: the second mode has decayed far
 #: below rounding by the window).
@@ -670,7 +671,7 @@ def _logit_rate(mean_action_map: MeanActionMap, a, b, tau: float, device) -> Fin
                    f"{second ** (window[0] if window else 0):.0e}); ρ ≤ bound")
 
 
-#: FACTS.md: on (1, 1, 1.5, 0.5) at τ = 0.36 (bound 1.0417) the logit map settles in a
+#: docs/references.md#congestion-tau-figures: on (1, 1, 1.5, 0.5) at τ = 0.36 (bound 1.0417) the logit map settles in a
 #: 2-cycle 0.674 ↔ 0.492. The iteration from m = 0.9 nears the cycle by f'(0.674)f'(0.492)
 #: ≈ 0.95 per two steps: 4000 steps leave e^−100, below rounding.
 CYCLE_ROUTES = {"a": (1.0, 1.5), "b": (1.0, 0.5), "tau": 0.36}
@@ -710,7 +711,8 @@ def _route_cycle(mean_action_map: MeanActionMap, device) -> Finding:
                    "1e-12), no fixed point is approached")
 
 
-#: The two-route game whose modulus is plotted against τ (FACTS's (1, 1, 1.5, 0.5)).
+#: The two-route game whose modulus is plotted against τ ((1, 1, 1.5, 0.5),
+#: docs/references.md#congestion-tau-figures).
 PLOT_ROUTES = {"a": (1.0, 1.5), "b": (1.0, 0.5)}
 PLOT_GRID = 1001
 
@@ -784,7 +786,8 @@ def logit_route_map(_, draws: Draws, ctx: Context) -> Outcome:
 # -- the pure best response on two routes ---------------------------------------------------------
 
 BestResponseMap = Callable[[ops.PopulationGame, torch.Tensor], torch.Tensor]
-#: (a1, b1, a2, b2): FACTS's interior game (m* = 2/3, where best response cycles) and two
+#: (a1, b1, a2, b2): the interior game (m* = 2/3, where best response cycles:
+#: docs/references.md#congestion-best-response-cycle) and two
 #: corner games (Pigou, m* = 1; (3, 1, 1, 1), m* = 0), where it stops at m* at once.
 BEST_RESPONSE_ROUTES = ((1.0, 1.0, 1.5, 0.5), (0.0, 1.0, 1.0, 0.0), (3.0, 1.0, 1.0, 1.0))
 BEST_RESPONSE_STEPS = 20
@@ -819,7 +822,8 @@ def _best_response_orbit(best_response: BestResponseMap, costs, device) -> Findi
                    ) / (4 * eps)
     cycle = tail in ([1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0])
     ok = cycle and abs(jump - 1 / (2 * eps)) <= ROUNDING / eps
-    verdict = ("the period-2 cycle 1 ↔ 0 around m*: a known non-contraction, as FACTS.md says"
+    verdict = ("the period-2 cycle 1 ↔ 0 around m*: a known non-contraction "
+               "(docs/references.md#congestion-best-response-cycle)"
                if ok else "not the period-2 cycle 1 ↔ 0 that theory predicts")
     return Finding(ok, tail, [1.0, 0.0, 1.0, 0.0], 0.0,
                    f"{where} (interior): best response from 1/2 goes {shown}, … , last four "
