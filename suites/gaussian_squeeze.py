@@ -1,5 +1,5 @@
 """Suite ``gaussian-squeeze``: mean-field learners coordinate N agents on a shared objective
-(Yang et al. 2018, §5.1; FACTS.md, "Yang et al. 2018").
+(Yang et al. 2018, §5.1; docs/references.md#yang2018-gaussian-squeeze).
 
 Every agent earns G(x) = x·exp(−(x − μ)²/σ²) of the total bid x (`GaussianSqueeze`); the
 paper's MF-Q and MF-AC learn the optimum x* at N = 100, 500 and 1000, its independent
