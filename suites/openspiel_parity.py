@@ -1,7 +1,7 @@
 """Suite ``openspiel-parity``: mfcheck's kernels and reference planners against OpenSpiel.
 
 On ``python_mfg_crowd_modelling`` (size 10, horizon 10), the figures of open_spiel 2.0.2
-re-run for this project (FACTS.md) are reproduced to 1e-9 with the ``"openspiel"``
+re-run for this project (docs/references.md#openspiel) are reproduced to 1e-9 with the ``"openspiel"``
 convention of `mfcheck.games.crowd_modelling` (see its docstring for why that convention
 exists). When open_spiel is installed, a further check compares NashConv live on random
 policies.
@@ -19,7 +19,8 @@ from mfcheck.kernels import exploitability
 from mfcheck.reference import FictitiousPlay, OnlineMirrorDescent
 
 TOLERANCE = 1e-9
-#: NashConv figures of open_spiel 2.0.2 on python_mfg_crowd_modelling (FACTS.md).
+#: NashConv figures of open_spiel 2.0.2 on python_mfg_crowd_modelling (docs/references.md#openspiel-crowd-modelling,
+#: #openspiel-mirror-descent, #openspiel-fictitious-play).
 OPENSPIEL_UNIFORM = 2.8135365543870385
 OPENSPIEL_MIRROR_DESCENT_10 = 2.273032491554595  # MirrorDescent(lr=0.01), 10 iterations
 OPENSPIEL_FICTITIOUS_PLAY_10 = 0.9908032626911343
@@ -36,7 +37,7 @@ def _parity(measured: float, expected: float, what: str) -> Outcome:
     error = abs(measured - expected)
     return Outcome(error <= TOLERANCE, measured, expected, TOLERANCE,
                    f"{what}: NashConv {measured!r} vs OpenSpiel's {expected!r} "
-                   f"(open_spiel 2.0.2, FACTS.md), |difference| {error:.1e}")
+                   f"(open_spiel 2.0.2 re-run, docs/references.md#openspiel), |difference| {error:.1e}")
 
 
 def _after(planner, game, iterations: int) -> torch.Tensor:
