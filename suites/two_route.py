@@ -1,4 +1,4 @@
-"""Suite ``two-route``: planners on two-route congestion games (FACTS.md, Congestion).
+"""Suite ``two-route``: planners on two-route congestion games (docs/references.md#congestion).
 
 The grid holds interior equilibria, both corners, a game on the corner's boundary
 (a1 + b1 = a2, where the best response at the equilibrium is a tie) and Pigou's example.
