@@ -150,7 +150,8 @@ def agreement(seen, target: np.ndarray, radius: float, epsilon: float) -> tuple[
 
 def softmax_contracts(b, tau: float) -> bool:
     """Whether the logit route map m ↦ softmax(−c(m)/τ) is an ℓ1 contraction: max b < 2τ
-    (docs/games.md); beyond it, undamped softmax iteration may cycle (FACTS.md, τ = 0.36)."""
+    (docs/games.md); beyond it, undamped softmax iteration may cycle
+    (docs/references.md#congestion-tau-figures, τ = 0.36)."""
     return tau > 0 and max(b) < 2 * tau
 
 
