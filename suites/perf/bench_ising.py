@@ -8,7 +8,7 @@ Samplers: ``metropolis`` and ``heat-bath`` (`mfcheck.reference.ising`, ``backend
 the fused C kernel on CPU when it builds, torch elsewhere), ``metropolis-torch`` (the same
 sweep in eager torch ops, the backend every device has), and ``naive-roll-where``: the
 textbook torch sweep (float32 spins, neighbour sums by ``roll``, one ``torch.rand`` per
-site, ``where`` under a checkerboard mask), the baseline that FACTS.md quotes at about
+site, ``where`` under a checkerboard mask), the baseline that docs/references.md#ising-throughput quotes at about
 0.07 flips/ns on the 2-core CPU.
 
 Sizes: L = 256, 1024, 4096 on every device, and 16384 on CUDA only (skipped on CPU: asv's
