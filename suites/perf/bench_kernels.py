@@ -35,7 +35,7 @@ BATCH = 64
 DEVICES = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 #: OpenSpiel 2.0.2's NashConv of the uniform policy on python_mfg_crowd_modelling
-#: (size 10, horizon 10); see FACTS.md.
+#: (size 10, horizon 10); see docs/references.md#openspiel-crowd-modelling.
 OPENSPIEL_UNIFORM_NASHCONV = 2.8135365543870385
 #: OpenSpiel's NashConv after 10 fictitious-play iterations on the same game.
 OPENSPIEL_FP10_NASHCONV = 0.9908032626911343
