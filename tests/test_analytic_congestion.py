@@ -1,6 +1,7 @@
-"""mfcheck.analytic.congestion against FACTS.md's table, closed forms and their defining properties.
+"""mfcheck.analytic.congestion against the logit table, closed forms and their defining properties.
 
-Expected values come from FACTS.md ("Congestion"), from hand-derived closed forms, or from
+Expected values come from docs/references.md#congestion (with its logit table,
+docs/references.md#congestion-logit-table), from hand-derived closed forms, or from
 the equilibrium conditions themselves (equal costs on used routes, the logit equation),
 never from an earlier run of the functions under test.
 """
@@ -21,7 +22,7 @@ from mfcheck.analytic import (exploitability_n_route, exploitability_two_route, 
 EXACT = 1e-12
 PIGOU = (0.0, 1.0, 1.0, 0.0)
 
-# FACTS.md, logit reference values (bisection), as printed: the tolerance is half a unit
+# docs/references.md#congestion-logit-table, logit splits (bisection), as printed: the tolerance is half a unit
 # in the last printed digit.
 FACTS_LOGIT = {
     (1.0, 1.0, 1.5, 0.5): ("0.66218", "0.630922", "0.571151", "0.545364", "0.506024"),
@@ -67,7 +68,7 @@ def scale(a, b) -> float:
     return 1.0 + np.abs(a).max() + np.abs(b).max()
 
 
-# -- two routes: FACTS.md -------------------------------------------------------------------
+# -- two routes: docs/references.md#congestion-wardrop ---------------------------------------------
 
 @pytest.mark.parametrize("params", list(FACTS_WARDROP))
 def test_wardrop_matches_facts(params):
