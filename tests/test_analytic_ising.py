@@ -1,12 +1,13 @@
-"""mfcheck.analytic.ising against FACTS.md ("Ising model"), closed forms and independent
+"""mfcheck.analytic.ising against docs/references.md#ising-model, closed forms and independent
 computations.
 
-Expected values come from FACTS.md, from closed forms (2×2 partition function, Curie–Weiss
+Expected values come from docs/references.md, from closed forms (2×2 partition function, Curie–Weiss
 limits), or from independent computations written here (brute force with
 `mfcheck.ising.energy`, a 1-D transfer matrix, a 40-digit mpmath evaluation of Kaufman's
 partition function, numerical derivatives), never from an earlier run of the code under test.
 
-FACTS.md's finite-lattice specific heats (and the last digit of E/N at L = 16) are not the
+The earlier printed finite-lattice specific heats (docs/references.md#ising-finite-kc; and the last
+digit of E/N at L = 16) are not the
 exact values: they are what a central difference with step 1e-4 in K gives (bias ∝ h²).
 `test_facts_finite_lattice_figures_are_step_1e4_differences` pins that down; the exact
 values are checked against the mpmath computation.
@@ -37,7 +38,7 @@ def half_last_digit(text: str) -> float:
 
 
 def assert_digits(value: float, text: str) -> None:
-    """``value`` equals FACTS.md's printed ``text`` to the digits printed."""
+    """``value`` equals the figure ``text`` printed in docs/references.md, to the digits printed."""
     assert abs(value - float(text)) <= half_last_digit(text) * (1 + 1e-9), (value, text)
 
 
@@ -146,7 +147,7 @@ def test_bad_lattice_and_coupling_raise():
 
 # -- finite torus: Kaufman / Ferdinand–Fisher ------------------------------------------------
 
-# FACTS.md, at K_c: (E/N, C/N) as printed.
+# docs/references.md#ising-finite-kc, the earlier printed figures at K_c: (E/N, C/N).
 FACTS_FINITE = {16: ("-1.4530647", "1.4987043"), 32: ("-1.433658", "1.846765"),
                 64: ("-1.423938", "2.192199")}
 
@@ -188,7 +189,8 @@ def test_facts_finite_lattice_energies(L):
 
 @pytest.mark.parametrize("L", [16, 32, 64])
 def test_facts_finite_lattice_figures_are_step_1e4_differences(L):
-    """FACTS.md's C/N (and E/N at L = 16) are reproduced, to the digits printed, by central
+    """The earlier printed C/N (and E/N at L = 16) of docs/references.md#ising-finite-kc are
+    reproduced, to the digits printed, by central
     differences of ln Z with step 1e-4 in K; the exact values lie within the h² bias."""
     K, h = BETA_C, 1e-4
 
