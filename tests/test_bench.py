@@ -144,4 +144,4 @@ def test_bench_mfglib_side_by_side(capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     row = next(line for line in out.splitlines() if line.startswith("peers.mfglib"))
-    assert "x" in row and "1.4674" in row  # FACTS.md: uniform exploitability 1.4674721
+    assert "x" in row and "1.4674" in row  # docs/references.md#mfglib-uniform-exploitability: 1.4674721
