@@ -135,11 +135,12 @@ def test_logit_split_has_zero_regularised_exploitability(tau):
     assert float(mfcheck.exploitability(game, game.uniform_policy(), temperature=tau)) > 1e-3
 
 
-# -- MFGLib's one-shot games (FACTS.md values; hand-derived equilibria) -------------------
+# -- MFGLib's one-shot games (docs/references.md#mfglib-left-right; hand-derived equilibria) ----
 
 @pytest.mark.parametrize("left,expected", [(1.0, 1.0), (0.0, 2.0), (0.5, 0.25), (2 / 3, 0.0)])
 def test_left_right_matches_facts(left, expected):
-    """FACTS.md: go-left 1.0, go-right 2.0, uniform 0.25, equilibrium 2/3 on the left."""
+    """docs/references.md#mfglib-left-right: go-left 1.0, go-right 2.0, uniform 0.25, equilibrium 2/3
+    on the left."""
     game = left_right()
     policy = game.uniform_policy().clone()
     policy[0, 0] = torch.tensor([left, 1 - left], dtype=torch.float64)
@@ -147,7 +148,7 @@ def test_left_right_matches_facts(left, expected):
 
 
 def test_rock_paper_scissors_matches_facts_and_its_equilibrium():
-    """Uniform: 1/3 (FACTS.md). Equilibrium: equal rewards 2z − y = 4x − 2z = 6y − 3x solve to
+    """Uniform: 1/3 (docs/references.md#mfglib-uniform-exploitability). Equilibrium: equal rewards 2z − y = 4x − 2z = 6y − 3x solve to
     (x, y, z) = (26, 20, 31)/77 for (rock, paper, scissors), so no deviation gains."""
     game = rock_paper_scissors()
     assert float(mfcheck.exploitability(game, game.uniform_policy())) == pytest.approx(
