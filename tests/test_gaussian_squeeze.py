@@ -112,7 +112,7 @@ def test_optimum_is_the_bounded_maximum(mu, sigma, n):
 
 
 def test_paper_optimum():
-    """FACTS.md: x* ≈ 444.95, G(x*) ≈ 423.0 for μ = 400, σ = 200."""
+    """docs/references.md#yang2018-gaussian-squeeze: x* ≈ 444.95, G(x*) ≈ 423.0 for μ = 400, σ = 200."""
     x_star, g_star = GaussianSqueeze(100).optimum()
     assert x_star == pytest.approx((400 + math.sqrt(400 ** 2 + 2 * 200 ** 2)) / 2, rel=1e-15)
     assert round(x_star, 2) == 444.95 and round(g_star, 1) == 423.0
