@@ -316,7 +316,7 @@ def test_flip_thresholds_are_quantised_to_2_pow_minus_31():
 
 # -- equilibrium (a sanity check; the suites do the real validation) -----------------------
 
-#: Ferdinand & Fisher (1969), FACTS.md: E/N of the 16×16 torus at K_c.
+#: Ferdinand & Fisher (1969), docs/references.md#ising-finite-kc: E/N of the 16×16 torus at K_c.
 EXACT_E_16_TC = -1.4530647
 T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
 
