@@ -35,7 +35,8 @@ KNOWN_ENVS = ["beach_bar", "building_evacuation", "conservative_treasure_hunting
               "random_linear", "rock_paper_scissors", "susceptible_infected"]
 ENVS = sorted(name for name, attr in vars(Environment).items() if isinstance(attr, classmethod))
 
-#: FACTS.md: MFGLib's exploitability of the uniform policy (float32, as printed).
+#: docs/references.md#mfglib-uniform-exploitability: MFGLib's exploitability of the uniform policy
+#: (float32, as printed).
 FACTS_UNIFORM = {"beach_bar": 1.2212623, "rock_paper_scissors": 0.3333333,
                  "susceptible_infected": 5.4668713, "crowd_motion": 1.4674721,
                  "linear_quadratic": 2.1381230}
@@ -46,7 +47,8 @@ def test_every_known_environment_is_covered():
 
 
 def test_left_right_and_rock_paper_scissors_facts_hold_in_mfglib():
-    """FACTS.md's left_right figures, straight from MFGLib (the peer, not mfcheck)."""
+    """The left_right figures of docs/references.md#mfglib-left-right, straight from MFGLib (the peer,
+    not mfcheck)."""
     env = Environment.left_right()
     for left, expected in [(1.0, 1.0), (0.0, 2.0), (0.5, 0.25)]:
         pi = torch.tensor([[left, 1 - left]] * 3 + [[0.5, 0.5]] * 3).reshape(2, 3, 2)
