@@ -53,6 +53,14 @@ def magnetization(spins: Tensor) -> Tensor:
     return spins.to(torch.float64).sum((-2, -1))
 
 
+def neighbours(L: int) -> Tensor:
+    """``(N, 4)`` flat indices (i·L + j) of the up, down, left and right neighbours of each
+    site of the L×L torus (repeated for L = 2: each of those is two distinct bonds)."""
+    idx = torch.arange(L * L).reshape(L, L)
+    return torch.stack([idx.roll(1, 0), idx.roll(-1, 0), idx.roll(1, 1), idx.roll(-1, 1)],
+                       -1).reshape(L * L, 4)
+
+
 def check_parameters(L: int, temperatures, coupling: float, field: float,
                      *, checkerboard: bool) -> Tensor:
     """Validate sampler arguments; return the temperatures as a float64 CPU tensor."""

@@ -1,14 +1,22 @@
-"""Suite ``ising``: Ising samplers against exact answers (FACTS.md, Ising model).
+"""Suite ``ising``: Ising samplers against exact answers (docs/references.md, "Ising model").
 
 Every check here is stochastic: it states its false-failure rate (``FALSE_FAILURE_RATE``,
 per check, split over its sub-tests by Bonferroni) and compares with an honest standard
 error — autocorrelation-corrected within chains and never smaller than the spread
 between independent chains (`stats.conservative_mean`), or exact multinomial statistics
 where the samples are independent by construction (one sample per chain, or exact replicas).
+
+The MCMC checks own their budget and show equilibration (`mfcheck.ising_mcmc`): chains
+start ordered (cold) below T_c and random (hot) above, and every series a check averages
+passes a drift test (first 10% of the kept sweeps against the last half) or the check fails
+"not equilibrated". Each check is ``<name>_comparison(sampler, setting, ctx, alpha)`` (the
+sub-tests at any false-failure rate, which tests/null_ising.py uses to measure the rates
+and z-spreads of docs/ising.md) wrapped at ``ALPHA``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -20,8 +28,9 @@ from mfcheck.analytic import ising as exact
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.errors import SolverError
 from mfcheck.ising import energy, magnetization
+from mfcheck.ising_mcmc import (RunLength, drift_test, equilibrated_series, series,
+                                write_order_parameter_curve)
 from mfcheck.protocols import sampler_samples, solver_name
-from mfcheck.report import file_stem, new_figure, save_figure
 
 ALPHA = FALSE_FAILURE_RATE
 
@@ -68,17 +77,22 @@ def _joint_counts(E: np.ndarray, M: np.ndarray, energies: np.ndarray, mags: np.n
     return counts, int((~ok).sum())
 
 
-def _histogram_outcome(E, M, setting: Setting, T: float, what: str) -> Outcome:
+def _histogram_outcome(E, M, setting: Setting, T: float, what: str, alpha: float) -> Outcome:
+    """χ² of the sampled (E, M) against the exact joint distribution; ``measured`` is the
+    p-value (0 when some sample matches no configuration)."""
     energies, mags, p = _joint_bins(setting.L, T, setting.field)
     counts, stray = _joint_counts(E, M, energies, mags)
     if stray:
-        return Outcome(False, stray, 0, 0, f"{what}: {stray} of {len(E)} samples have an (E, M) "
-                       f"that no {setting.L}x{setting.L} configuration has")
-    test = stats.chi_square_test(counts, p, ALPHA)
-    return Outcome(test.passed, test.p_value, f">= {ALPHA:g}", ALPHA,
+        return Outcome(False, 0.0, f">= {alpha:g}", alpha,
+                       f"{what}: {stray} of {len(E)} samples have an (E, M) that no "
+                       f"{setting.L}x{setting.L} configuration has (energy per spin and "
+                       f"magnetisation per spin × N = {setting.L ** 2} must be those of a "
+                       f"configuration of the torus)")
+    test = stats.chi_square_test(counts, p, alpha)
+    return Outcome(test.passed, test.p_value, f">= {alpha:g}", alpha,
                    f"{what} at T={T:g}, h={setting.field:g}: χ² = {test.statistic:.1f} on "
                    f"{test.dof} dof over {len(E)} independent samples, p = {test.p_value:.3g} "
-                   f"(false-failure rate {ALPHA:g}; exact distribution by enumeration)")
+                   f"(false-failure rate {alpha:g}; exact distribution by enumeration)")
 
 
 HISTOGRAM_CHAINS = {Budget.QUICK: 4000, Budget.FULL: 40000}
@@ -90,6 +104,10 @@ HISTOGRAM_SWEEPS = 100  # ≫ τ on 4×4 at any T here; only the last sweep of e
     "L4,T=3.5": Setting(4, (3.5,)), "L4,T=2.5,h=0.3": Setting(4, (2.5,), 0.3)}))
 def energy_histogram(sampler, setting: Setting, ctx: Context) -> Outcome:
     """The joint (E, M) histogram on 4x4 matches the exact Boltzmann weights (χ², one sample per chain)."""
+    return energy_histogram_outcome(sampler, setting, ctx, ALPHA)
+
+
+def energy_histogram_outcome(sampler, setting: Setting, ctx: Context, alpha: float) -> Outcome:
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
     (T,) = setting.temperatures
@@ -99,7 +117,7 @@ def energy_histogram(sampler, setting: Setting, ctx: Context) -> Outcome:
     N = setting.L ** 2
     E = s.energy[0, :, -1].double().cpu().numpy() * N
     M = s.magnetization[0, :, -1].double().cpu().numpy() * N
-    return _histogram_outcome(E, M, setting, T, f"last sweep of {chains} chains")
+    return _histogram_outcome(E, M, setting, T, f"last sweep of {chains} chains", alpha)
 
 
 def boltzmann_configurations(L: int, T: float, field: float, n: int,
@@ -120,6 +138,10 @@ STEP_REPLICAS = {Budget.QUICK: 200_000, Budget.FULL: 2_000_000}
     "L4,T=2.5,h=0.3": Setting(4, (2.5,), 0.3), "L4,T=1.8": Setting(4, (1.8,))}))
 def stationarity(sampler, setting: Setting, ctx: Context) -> Outcome:
     """One `step` from exact Boltzmann draws leaves the (E, M) distribution exact (χ², independent replicas)."""
+    return stationarity_outcome(sampler, setting, ctx, ALPHA)
+
+
+def stationarity_outcome(sampler, setting: Setting, ctx: Context, alpha: float) -> Outcome:
     if not callable(getattr(sampler, "step", None)):
         return Outcome.skip(f"{solver_name(sampler)} has no step(): stationarity is tested "
                             "only for samplers that expose a single update")
@@ -136,26 +158,38 @@ def stationarity(sampler, setting: Setting, ctx: Context) -> Outcome:
         raise SolverError(f"{solver_name(sampler)}.step raised {type(exc).__name__}: {exc}") from exc
     E = energy(out.cpu(), 1.0, setting.field).numpy()
     M = magnetization(out.cpu()).numpy()
-    return _histogram_outcome(E, M, setting, T, f"one step from {n} exact Boltzmann draws")
+    return _histogram_outcome(E, M, setting, T, f"one step from {n} exact Boltzmann draws",
+                              alpha)
 
 
 # -- equilibrium averages against exact answers ---------------------------------------------
 
-@dataclass(frozen=True)
-class RunLength:
-    chains: int
-    sweeps: int
-    burn_in: int
+@dataclass
+class Comparison:
+    """What an MCMC check compares: its z-tests, the drift tests of the series they average
+    (equilibration shown), each at the check's false-failure rate split by Bonferroni over
+    both, and ``estimates`` ({name: (value, SE)}) of the quantities whose z the tests do not
+    report directly (tests/null_ising.py reads them)."""
+
+    what: str
+    tests: list
+    drifts: list
+    estimates: dict = dataclasses.field(default_factory=dict)
+
+    def outcome(self, artifacts: tuple = ()) -> Outcome:
+        out = outcomes.from_z_tests(self.tests + self.drifts, self.what)
+        message = out.message
+        stuck = [t for t in self.drifts if not t.passed]
+        if stuck:
+            message = (f"not equilibrated by the check's budget ({len(stuck)} of "
+                       f"{len(self.drifts)} drift tests fail): {message}")
+        return Outcome(out.passed, out.measured, out.expected, out.tolerance, message,
+                       artifacts=tuple(artifacts))
 
 
-def _run(sampler, setting: Setting, ctx: Context, length: RunLength, start: str = "hot"):
-    """Per-spin energy and magnetisation series after burn-in, as (T, chains, n) numpy arrays."""
-    s = sampler_samples(sampler, setting.L, list(setting.temperatures), sweeps=length.sweeps,
-                        chains=length.chains, seed=ctx.seed, device=ctx.device,
-                        field=setting.field, start=start)
-    cut = slice(length.burn_in, None)
-    return (s.energy[..., cut].double().cpu().numpy(),
-            s.magnetization[..., cut].double().cpu().numpy())
+def _equilibrated(sampler, setting: Setting, ctx: Context, length: RunLength, salt: int = 0):
+    return equilibrated_series(sampler, setting.L, setting.temperatures, length=length,
+                               seed=ctx.seed_for(salt), device=ctx.device, field=setting.field)
 
 
 FLW_LENGTH = {Budget.QUICK: RunLength(32, 10000, 1000), Budget.FULL: RunLength(64, 100_000, 5000)}
@@ -166,17 +200,24 @@ def ferrenberg_landau_wong(sampler, setting: Setting, ctx: Context) -> Outcome:
     """⟨E⟩/N and C/N on 16x16 at K_c equal the exact finite-lattice values (Kaufman; z-tests)."""
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
-    e, _ = _run(sampler, setting, ctx, FLW_LENGTH[ctx.budget])
-    T = exact.T_C
-    truth = exact.exact_finite(16, T)
-    alpha = stats.bonferroni(ALPHA, 2)
+    return ferrenberg_landau_wong_comparison(sampler, setting, ctx, ALPHA).outcome()
+
+
+def ferrenberg_landau_wong_comparison(sampler, setting: Setting, ctx: Context,
+                                      alpha: float) -> Comparison:
+    e, _ = _equilibrated(sampler, setting, ctx, FLW_LENGTH[ctx.budget])
+    (T,) = setting.temperatures
+    N = setting.L ** 2
+    truth = exact.exact_finite(setting.L, T)
+    alpha = stats.bonferroni(alpha, 3)
     mean, se, dof = stats.conservative_mean(e[0])
-    heat = stats.specific_heat_estimate(e[0], T, 16 * 16)
+    heat = stats.specific_heat_estimate(e[0], T, N)
     tests = [stats.z_test(mean, truth.energy, se, alpha, dof=dof),
              stats.z_test(heat.value, truth.specific_heat, heat.standard_error, alpha,
                           dof=heat.dof)]
-    return outcomes.from_z_tests(tests, "E/N then C/N on 16x16 at T_c vs Kaufman's exact "
-                                 f"values ({truth.energy:.7f}, {truth.specific_heat:.7f})")
+    return Comparison(f"E/N then C/N on {setting.L}x{setting.L} at T_c vs Kaufman's exact values "
+                      f"({truth.energy:.7f}, {truth.specific_heat:.7f})", tests,
+                      [drift_test(e[0], alpha, f"E/N at T={T:g}")])
 
 
 def correlation_length_bound(T: float) -> float:
@@ -187,30 +228,43 @@ def correlation_length_bound(T: float) -> float:
     return 1.0 / (2.0 * (K - math.atanh(math.exp(-2.0 * K))))
 
 
+def _onsager_test(mean: float, se: float, dof, T: float, L: int, alpha: float):
+    """⟨|m|⟩ against Onsager's M within the finite-size allowance e^(−L/ξ): the test is
+    against the nearest point of the band; and the note that says so."""
+    allowance = math.exp(-L / correlation_length_bound(T))
+    onsager = float(exact.onsager_magnetization(T))
+    target = min(max(mean, onsager - allowance), onsager + allowance)
+    return (stats.z_test(mean, target, se, alpha, dof=dof),
+            f"T={T:g}: Onsager M = {onsager:.6f} ± {allowance:.1e} finite-size allowance")
+
+
 BULK_LENGTH = {Budget.QUICK: RunLength(32, 3000, 1000), Budget.FULL: RunLength(16, 50_000, 5000)}
 BULK_TEMPERATURES = (1.5, 2.0, 2.2)
 
 
 @suite.check("bulk-l64", games=_settings(**{"L64,T=1.5,2.0,2.2": Setting(64, BULK_TEMPERATURES)}))
 def bulk(sampler, setting: Setting, ctx: Context) -> Outcome:
-    """On 64x64, ⟨E⟩/N equals Kaufman's exact value and ⟨|m|⟩ Onsager's within e^(−L/ξ) (z-tests)."""
+    """On 64x64 from ordered starts, ⟨E⟩/N equals Kaufman's exact value and ⟨|m|⟩ Onsager's within e^(−L/ξ) (z-tests)."""
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
-    e, m = _run(sampler, setting, ctx, BULK_LENGTH[ctx.budget])
-    alpha = stats.bonferroni(ALPHA, 2 * len(setting.temperatures))
-    tests, notes = [], []
+    return bulk_comparison(sampler, setting, ctx, ALPHA).outcome()
+
+
+def bulk_comparison(sampler, setting: Setting, ctx: Context, alpha: float) -> Comparison:
+    e, m = _equilibrated(sampler, setting, ctx, BULK_LENGTH[ctx.budget])
+    alpha = stats.bonferroni(alpha, 4 * len(setting.temperatures))
+    tests, drifts, notes = [], [], []
     for k, T in enumerate(setting.temperatures):
         mean, se, dof = stats.conservative_mean(e[k])
-        tests.append(stats.z_test(mean, exact.exact_finite(setting.L, T).energy, se, alpha, dof=dof))
-        mean, se, dof = stats.conservative_mean(np.abs(m[k]))
-        allowance = math.exp(-setting.L / correlation_length_bound(T))
-        onsager = float(exact.onsager_magnetization(T))
-        # Inside the allowance the test is against the nearest point of the band.
-        target = min(max(mean, onsager - allowance), onsager + allowance)
-        tests.append(stats.z_test(mean, target, se, alpha, dof=dof))
-        notes.append(f"T={T:g}: Onsager M = {onsager:.6f} ± {allowance:.1e} finite-size allowance")
-    return outcomes.from_z_tests(tests, "E/N (Kaufman, exact at L=64) and ⟨|m|⟩ ("
-                                 + ", ".join(notes) + ")")
+        tests.append(stats.z_test(mean, exact.exact_finite(setting.L, T).energy, se, alpha,
+                                  dof=dof))
+        test, note = _onsager_test(*stats.conservative_mean(np.abs(m[k])), T, setting.L, alpha)
+        tests.append(test)
+        notes.append(note)
+        drifts += [drift_test(e[k], alpha, f"E/N at T={T:g}"),
+                   drift_test(np.abs(m[k]), alpha, f"⟨|m|⟩ at T={T:g}")]
+    return Comparison(f"E/N (Kaufman, exact at L={setting.L}) and ⟨|m|⟩ (" + ", ".join(notes)
+                      + ")", tests, drifts)
 
 
 BINDER_LENGTH = {Budget.QUICK: RunLength(32, 6000, 1000), Budget.FULL: RunLength(32, 50_000, 5000)}
@@ -220,30 +274,38 @@ BINDER_WINDOW = (2.15, 2.40)  # around T_c = 2.2692; U4(L=8) and U4(L=16) cross 
 @suite.check("binder-crossing", games=_settings(**{
     "L8,16,T=2.15,2.40": Setting(16, BINDER_WINDOW)}))
 def binder_crossing(sampler, setting: Setting, ctx: Context) -> Outcome:
-    """Binder cumulants of L=8 and L=16 cross inside [2.15, 2.40] (FACTS.md: near T_c)."""
+    """Binder cumulants of L=8 and L=16 cross inside [2.15, 2.40] (near T_c; docs/references.md)."""
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
+    return binder_crossing_comparison(sampler, setting, ctx, ALPHA).outcome()
+
+
+def binder_crossing_comparison(sampler, setting: Setting, ctx: Context,
+                               alpha: float) -> Comparison:
     length = BINDER_LENGTH[ctx.budget]
-    cumulants = {}
-    for L in (8, 16):
-        _, m = _run(sampler, Setting(L, setting.temperatures), ctx, length)
+    sizes = (8, 16)
+    alpha = stats.bonferroni(alpha, 2 + len(sizes) * len(setting.temperatures))
+    cumulants, drifts = {}, []
+    for salt, L in enumerate(sizes):
+        _, m = _equilibrated(sampler, Setting(L, setting.temperatures), ctx, length, salt)
         cumulants[L] = [stats.binder_cumulant_estimate(m[k]) for k in range(m.shape[0])]
-    alpha = stats.bonferroni(ALPHA, 2)
-    tests = []
+        drifts += [drift_test(m[k] ** 2, alpha, f"m² on {L}x{L} at T={T:g}")
+                   for k, T in enumerate(setting.temperatures)]
+    tests, estimates = [], {}
     for k, sign in ((0, 1.0), (1, -1.0)):
         a, b = cumulants[16][k], cumulants[8][k]
         diff = sign * (a.value - b.value)
         se = math.hypot(a.standard_error, b.standard_error)
+        estimates[f"U4(16) − U4(8) at T={setting.temperatures[k]:g}"] = (a.value - b.value, se)
         # One-sided: fail only on significant evidence that the sign is wrong at this end
         # (a crossing outside the window). With the two-sided threshold the false-failure
         # rate is at most alpha/2 per end.
-        test = stats.z_test(min(diff, 0.0), 0.0, se, alpha)
-        tests.append(test)
+        tests.append(stats.z_test(min(diff, 0.0), 0.0, se, alpha))
     lo, hi = BINDER_WINDOW
     values = ", ".join(f"T={T:g}: U4(8) = {cumulants[8][k].value:.4f}, U4(16) = "
                        f"{cumulants[16][k].value:.4f}" for k, T in enumerate(setting.temperatures))
-    return outcomes.from_z_tests(tests, f"U4(16) − U4(8) must not be significantly < 0 at "
-                                 f"T={lo:g} nor > 0 at T={hi:g} ({values})")
+    return Comparison(f"U4(16) − U4(8) must not be significantly < 0 at T={lo:g} nor > 0 at "
+                      f"T={hi:g} ({values})", tests, drifts, estimates)
 
 
 AGREE_LENGTH = {Budget.QUICK: RunLength(32, 4000, 1000), Budget.FULL: RunLength(16, 50_000, 5000)}
@@ -254,19 +316,29 @@ def hot_cold(sampler, setting: Setting, ctx: Context) -> Outcome:
     """Hot and cold starts give the same ⟨E⟩/N and ⟨|m|⟩ (two-sample z-tests)."""
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
-    hot = _run(sampler, setting, ctx, AGREE_LENGTH[ctx.budget], "hot")
-    cold = _run(sampler, setting, ctx, AGREE_LENGTH[ctx.budget], "cold")
-    return _two_sample(hot, cold, "hot vs cold start on 32x32 at T=2.4")
+    return hot_cold_comparison(sampler, setting, ctx, ALPHA).outcome()
 
 
-def _two_sample(a, b, what: str) -> Outcome:
-    alpha = stats.bonferroni(ALPHA, 2)
+def hot_cold_comparison(sampler, setting: Setting, ctx: Context, alpha: float) -> Comparison:
+    runs = [series(sampler, setting.L, setting.temperatures, length=AGREE_LENGTH[ctx.budget],
+                   seed=ctx.seed_for(salt), device=ctx.device, field=setting.field,
+                   start=start) for salt, start in enumerate(("hot", "cold"))]
+    return _two_sample(*runs, runs, alpha,
+                       f"hot vs cold start on {setting.L}x{setting.L} at T={setting.temperatures[0]:g}")
+
+
+def _two_sample(a, b, checked, alpha: float, what: str) -> Comparison:
+    """``a`` and ``b``: (e, m) of one temperature each; drift tests on the runs ``checked``."""
+    alpha = stats.bonferroni(alpha, 2 + 2 * len(checked))
     tests = []
     for series_a, series_b in ((a[0][0], b[0][0]), (np.abs(a[1][0]), np.abs(b[1][0]))):
         (ma, sa, da), (mb, sb, db) = (stats.conservative_mean(series_a),
                                       stats.conservative_mean(series_b))
         tests.append(stats.two_sample_z_test(ma, sa, mb, sb, alpha, dof_a=da, dof_b=db))
-    return outcomes.from_z_tests(tests, f"{what}: E/N then ⟨|m|⟩")
+    drifts = [drift_test(x, alpha, f"{name} ({i + 1} of {len(checked)} runs)")
+              for i, (e, m) in enumerate(checked)
+              for name, x in (("E/N", e[0]), ("⟨|m|⟩", np.abs(m[0])))]
+    return Comparison(f"{what}: E/N then ⟨|m|⟩", tests, drifts)
 
 
 @suite.check("agrees-with-reference", games=_settings(**{"L16,T=2.3": Setting(16, (2.3,))}))
@@ -274,12 +346,18 @@ def agrees_with_reference(sampler, setting: Setting, ctx: Context) -> Outcome:
     """⟨E⟩/N and ⟨|m|⟩ near T_c agree with a reference sampler of another algorithm (Wolff, or heat-bath for Wolff)."""
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
+    return agrees_with_reference_comparison(sampler, setting, ctx, ALPHA).outcome()
+
+
+def agrees_with_reference_comparison(sampler, setting: Setting, ctx: Context,
+                                     alpha: float) -> Comparison:
     from mfcheck.reference.ising import SAMPLERS
     other = "checkerboard-heat-bath" if solver_name(sampler) == "wolff" else "wolff"
-    mine = _run(sampler, setting, ctx, AGREE_LENGTH[ctx.budget])
-    ref = _run(SAMPLERS[other], setting, Context(ctx.seed + 1, ctx.budget, ctx.device),
-               AGREE_LENGTH[ctx.budget])
-    return _two_sample(mine, ref, f"{solver_name(sampler)} vs reference {other} on 16x16 at T=2.3")
+    mine = _equilibrated(sampler, setting, ctx, AGREE_LENGTH[ctx.budget])
+    ref = _equilibrated(SAMPLERS[other], setting, ctx, AGREE_LENGTH[ctx.budget], salt=1)
+    return _two_sample(mine, ref, [mine], alpha,
+                       f"{solver_name(sampler)} vs reference {other} on {setting.L}x{setting.L} "
+                       f"at T={setting.temperatures[0]:g}")
 
 
 CURVE_TEMPERATURES = {Budget.QUICK: tuple(np.round(np.linspace(1.5, 3.5, 9), 4)),
@@ -288,61 +366,29 @@ CURVE_LENGTH = {Budget.QUICK: RunLength(32, 3000, 1000), Budget.FULL: RunLength(
 CURVE_CHECKED_BELOW = 2.0  # where e^(−L/ξ) on 20x20 is ≤ 1%: compared with Onsager
 
 
-def write_order_parameter_curve(report_dir, name: str, T, mean, se, *, label: str | None = None,
-                                more: dict | None = None, x_unit: float = 1.0,
-                                x_label: str = "temperature T (J = k_B = 1)") -> list[str]:
-    """``order-parameter-<name>.csv`` and ``.png`` (with Onsager's curve) in ``report_dir``.
-
-    ``label`` names the (T, mean, se) curve (default ``"<name>, 20×20"``); ``more`` =
-    {label: (mean, se)} adds curves at the same temperatures (one CSV column pair each).
-    The x axis shows T/``x_unit``: the Ising stage game's τ = T·λ/2 is ``x_unit = 2/λ``.
-    """
-    curves = {label or f"{name}, 20×20": (mean, se), **(more or {})}
-    report_dir.mkdir(parents=True, exist_ok=True)
-    stem = "order-parameter-" + file_stem(name)
-    csv = report_dir / f"{stem}.csv"
-    header = ["temperature", "mean_abs_magnetization", "standard_error"]
-    header += [f"{file_stem(c)}_{col}" for c in list(curves)[1:] for col in ("mean", "se")]
-    columns = [T] + [v for m, s in curves.values() for v in (m, s)]
-    rows = "\n".join(",".join(f"{v:.8g}" for v in row) for row in zip(*columns))
-    csv.write_text(",".join(header) + "\n" + rows + "\n")
-    fig, ax = new_figure(figsize=(6, 4))
-    x = np.asarray(T, dtype=float) / x_unit
-    grid = np.linspace(min(T), max(T), 400)
-    ax.plot(grid / x_unit, exact.onsager_magnetization(grid), "k-", lw=1, label="Onsager (L = ∞)")
-    for marker, (what, (m, s)) in zip("osD^vx", curves.items()):
-        ax.errorbar(x, m, yerr=s, fmt=marker + "-", ms=4, lw=0.8, capsize=2, label=what)
-    ax.axvline(exact.T_C / x_unit, color="grey", lw=0.5, ls=":")
-    ax.set_xlabel(x_label)
-    ax.set_ylabel("order parameter ξ = ⟨|N↑ − N↓|⟩ / N")
-    ax.legend(fontsize="small")
-    return [str(csv), save_figure(fig, report_dir / f"{stem}.png", dpi=120)]
-
-
 @suite.check("order-parameter-curve", games=_settings(**{"L20": Setting(20, ())}))
 def order_parameter_curve(sampler, setting: Setting, ctx: Context) -> Outcome:
     """ξ = ⟨|N↑ − N↓|⟩/N on 20x20 against T (plot and data in the report); equals Onsager's M below T=2 within e^(−L/ξ)."""
-    temps = CURVE_TEMPERATURES[ctx.budget]
-    setting = Setting(setting.L, temps)
+    setting = Setting(setting.L, CURVE_TEMPERATURES[ctx.budget])
     if (why := _fits(sampler, setting)):
         return Outcome.skip(why)
-    _, m = _run(sampler, setting, ctx, CURVE_LENGTH[ctx.budget])
-    estimates = [stats.conservative_mean(np.abs(m[k])) for k in range(len(temps))]
-    mean = [e[0] for e in estimates]
-    se = [e[1] for e in estimates]
-    artifacts = (write_order_parameter_curve(ctx.report_dir, solver_name(sampler), temps, mean, se)
+    comparison = order_parameter_curve_comparison(sampler, setting, ctx, ALPHA)
+    mean, se = zip(*comparison.estimates.values())
+    artifacts = (write_order_parameter_curve(ctx.report_dir, solver_name(sampler),
+                                             setting.temperatures, mean, se)
                  if ctx.report_dir is not None else [])
+    return comparison.outcome(artifacts)
+
+
+def order_parameter_curve_comparison(sampler, setting: Setting, ctx: Context,
+                                     alpha: float) -> Comparison:
+    temps = setting.temperatures
+    _, m = _equilibrated(sampler, setting, ctx, CURVE_LENGTH[ctx.budget])
+    estimates = [stats.conservative_mean(np.abs(m[k])) for k in range(len(temps))]
     checked = [k for k, T in enumerate(temps) if T <= CURVE_CHECKED_BELOW]
-    alpha = stats.bonferroni(ALPHA, len(checked))
-    tests = []
-    for k in checked:
-        T = temps[k]
-        allowance = math.exp(-setting.L / correlation_length_bound(T))
-        onsager = float(exact.onsager_magnetization(T))
-        target = min(max(mean[k], onsager - allowance), onsager + allowance)
-        tests.append(stats.z_test(mean[k], target, se[k], alpha, dof=estimates[k][2]))
-    outcome = outcomes.from_z_tests(tests, f"⟨|m|⟩ on 20x20 at T ≤ {CURVE_CHECKED_BELOW:g} vs "
-                                    f"Onsager within e^(−L/ξ); curve at {len(temps)} "
-                                    f"temperatures written")
-    return Outcome(outcome.passed, outcome.measured, outcome.expected, outcome.tolerance,
-                   outcome.message, artifacts=tuple(artifacts))
+    alpha = stats.bonferroni(alpha, 2 * len(checked))
+    tests = [_onsager_test(*estimates[k], temps[k], setting.L, alpha)[0] for k in checked]
+    drifts = [drift_test(np.abs(m[k]), alpha, f"⟨|m|⟩ at T={temps[k]:g}") for k in checked]
+    return Comparison(f"⟨|m|⟩ on {setting.L}x{setting.L} at T ≤ {CURVE_CHECKED_BELOW:g} vs "
+                      f"Onsager within e^(−L/ξ); curve at {len(temps)} temperatures written",
+                      tests, drifts, {f"T={T:g}": e[:2] for T, e in zip(temps, estimates)})

@@ -1,5 +1,5 @@
 """Suite ``ising-mfq``: mean-field learners on the Ising stage game (Yang et al. 2018, §5.2;
-FACTS.md, "Yang et al. 2018"; docs/marl.md, "Ising stage game").
+docs/references.md, "Yang et al. 2018"; docs/marl.md, "Ising stage game").
 
 A learner whose policy is Boltzmann at the temperature it is given (``boltzmann = True``)
 and whose Q is the stage game's expected reward Q(a, ā) = a·(h + λ·n/2) (n the neighbours'
@@ -46,9 +46,9 @@ from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.envs import SEQUENTIAL, SYNCHRONOUS, Schedule, sample_actions
 from mfcheck.envs.ising import IsingGame, neighbour_sum
 from mfcheck.operators import MeanFieldModel, boltzmann_policy, mean_field_q_fixed_point
+from mfcheck.ising import neighbours as neighbours_of
+from mfcheck.ising_mcmc import RunLength, write_order_parameter_curve
 from mfcheck.protocols import learner_policy, solver_name
-from mfcheck.reference.ising._common import neighbours as neighbours_of
-from mfcheck.suites.ising import RunLength, write_order_parameter_curve
 
 ALPHA = FALSE_FAILURE_RATE
 NEIGHBOURS = 4  # on the torus ā = (1 − k/4, k/4): k = 0..4 neighbours up, five values

@@ -305,7 +305,7 @@ def test_portable_kernel_is_bit_identical_to_torch(tmp_path):
 
 
 def test_flip_thresholds_are_quantised_to_2_pow_minus_31():
-    from mfcheck.reference.ising._common import flip_probabilities, metropolis, thresholds
+    from mfcheck.reference.ising.rules import flip_probabilities, metropolis, thresholds
     beta = torch.tensor([0.1, 0.44, 3.0])
     p = flip_probabilities(metropolis, beta, 1.0, 0.2)
     t = thresholds(metropolis, beta, 1.0, 0.2)

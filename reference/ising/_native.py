@@ -389,7 +389,7 @@ def run(black: torch.Tensor, white: torch.Tensor, thresholds: torch.Tensor,
         keys: torch.Tensor, out_m: torch.Tensor | None = None,
         out_bonds: torch.Tensor | None = None) -> None:
     """In place: ``keys.shape[0]`` sweeps of the (B, L, L/2) sublattices (see the C
-    source); ``thresholds`` (B, 16) from `_common.thresholds_u32`."""
+    source); ``thresholds`` (B, 16) from `rules.thresholds_u32`."""
     lib = load()
     B, L, _ = black.shape
     assert thresholds.shape == (B, 16) and keys.shape[1:] == (2,)

@@ -44,7 +44,8 @@ from mfcheck.ising import IsingSamples, check_parameters
 
 from . import _native
 from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args,
-                      hot_spins_torch, samples_from_sums, thresholds, thresholds_u32)
+                      hot_spins_torch, samples_from_sums)
+from .rules import thresholds, thresholds_u32
 
 BACKENDS = ("auto", "native", "torch")
 #: Sites per chunk of rows in the torch backend, by device type: its int64 temporaries

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import heat_bath
+from .rules import heat_bath
 from .checkerboard import CheckerboardSampler
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import metropolis
+from .rules import metropolis
 from .checkerboard import CheckerboardSampler
 
 

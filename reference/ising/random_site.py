@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from mfcheck.devices import resolve_device
-from mfcheck.ising import IsingSamples, check_parameters, energy, magnetization
+from mfcheck.ising import IsingSamples, check_parameters, energy, magnetization, neighbours
 
-from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args,
-                      flip_probabilities, metropolis, neighbours)
+from ._common import SimulatedSampler, check_batch, check_coupling, check_run_args
+from .rules import flip_probabilities, metropolis
 
 
 class RandomSiteMetropolis(SimulatedSampler):
@@ -33,7 +33,7 @@ class RandomSiteMetropolis(SimulatedSampler):
     def _sweep(spins: torch.Tensor, table: torch.Tensor, nbr: torch.Tensor,
                generator: torch.Generator) -> None:
         """One sweep of ``spins`` ``(B, N)`` int8 in place; ``table`` ``(B, 10)`` float64
-        flip probabilities indexed like `_common.flip_probabilities`."""
+        flip probabilities indexed like `rules.flip_probabilities`."""
         B, N = spins.shape
         dev = spins.device
         sites = torch.randint(0, N, (N, B, 1), generator=generator, device=dev)

@@ -7,9 +7,9 @@ import torch
 
 from mfcheck.devices import resolve_device
 from mfcheck.errors import InvalidGameError
-from mfcheck.ising import IsingSamples, check_parameters
+from mfcheck.ising import IsingSamples, check_parameters, neighbours
 
-from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args, neighbours,
+from ._common import (SimulatedSampler, check_batch, check_coupling, check_run_args,
                       samples_from_sums)
 
 
