@@ -12,7 +12,7 @@ Running the learned policy. The policy is a function of each agent's (observatio
 and on the torus ā takes five values (k = 0..4 neighbours up), so the check reads it
 once as a table ``P[b, i, k, a]`` (`policy_table`) and plays it: each step draws the
 acting mask from the schedule and the actions with `sample_actions`, as a rollout through
-the environment would (`play`, bit for bit: tests/test_ising_mfq.py). One agent at a
+the environment would (`mfcheck.envs.ising_play.play`, bit for bit: tests/test_ising_mfq.py). One agent at a
 time takes N steps per sweep, so `play_sequential` touches only the acting site of each
 replica instead of all N agents.
 
@@ -43,10 +43,10 @@ import torch
 
 from mfcheck import outcomes, stats
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
-from mfcheck.envs import SEQUENTIAL, SYNCHRONOUS, Schedule, sample_actions
-from mfcheck.envs.ising import IsingGame, neighbour_sum
+from mfcheck.envs import SEQUENTIAL, SYNCHRONOUS, Schedule
+from mfcheck.envs.ising import IsingGame
+from mfcheck.envs.ising_play import play, play_sequential
 from mfcheck.operators import MeanFieldModel, boltzmann_policy, mean_field_q_fixed_point
-from mfcheck.ising import neighbours as neighbours_of
 from mfcheck.ising_mcmc import RunLength, write_order_parameter_curve
 from mfcheck.protocols import learner_policy, solver_name
 
@@ -178,64 +178,6 @@ def policy_table(policy, env: IsingGame, obs: int = 0) -> torch.Tensor:
         share = torch.tensor([1 - k / 4, k / 4], dtype=env.dtype, device=env.device)
         rows.append(policy(o, share.expand(*env.shape, 2).contiguous()))
     return torch.stack(rows, 2)
-
-
-# -- playing a policy table --------------------------------------------------------------------
-
-def _up_neighbours(up: torch.Tensor, L: int) -> torch.Tensor:
-    """k: how many of each agent's four neighbours are up, from the 0/1 actions ``(B, N)``."""
-    return neighbour_sum(up.view(-1, L, L)).view(up.shape)
-
-
-def _sublattice_sums(up: torch.Tensor, L: int) -> torch.Tensor:
-    """Σ s over the even (i + j even) and the odd sites, ``(B, 2)`` float64."""
-    idx = torch.arange(L, device=up.device)
-    odd = ((idx[:, None] + idx[None, :]) % 2).view(-1)
-    sums = torch.zeros(up.shape[0], 2, dtype=torch.float64, device=up.device)
-    return sums.index_add_(1, odd, (2 * up - 1).double())
-
-
-def play(table: torch.Tensor, up: torch.Tensor, schedule: Schedule, sweeps: int, L: int,
-         generator: torch.Generator) -> torch.Tensor:
-    """Play ``table`` from the actions ``up`` (B, N) for ``sweeps`` sweeps of N/(agents per
-    step) steps; each step draws the acting mask, then every agent's action from its row
-    k. Returns the sublattice sums after every sweep, ``(B, sweeps, 2)``."""
-    B, N = up.shape
-    per_sweep = round(N / schedule.agents_per_round(N))
-    out = torch.empty(B, sweeps, 2, dtype=torch.float64, device=up.device)
-    for sweep in range(sweeps):
-        for _ in range(per_sweep):
-            acting = schedule.mask(B, N, generator, up.device)
-            k = _up_neighbours(up, L)
-            probs = table.gather(2, k[:, :, None, None].expand(B, N, 1, 2)).squeeze(2)
-            up = torch.where(acting, sample_actions(probs, generator), up)
-        out[:, sweep] = _sublattice_sums(up, L)
-    return out
-
-
-def play_sequential(table: torch.Tensor, up: torch.Tensor, sweeps: int, L: int,
-                    generator: torch.Generator) -> torch.Tensor:
-    """`play` under one agent at a time (`SEQUENTIAL`): each step one uniformly drawn agent
-    per replica takes action 1 with probability ``table[b, i, k, 1]``. Per sweep the N
-    sites, their uniforms and each site's outcome for every k are drawn at once; the loop
-    over steps then only counts the site's up neighbours. ``(B, sweeps, 2)``."""
-    B, N = up.shape
-    up = up.clone()
-    neighbours = neighbours_of(L).to(up.device)
-    p_up = table[..., 1]
-    out = torch.empty(B, sweeps, 2, dtype=torch.float64, device=up.device)
-    for sweep in range(sweeps):
-        sites = torch.randint(N, (B, N), generator=generator, device=up.device)
-        u = torch.rand(B, N, 1, generator=generator, device=up.device, dtype=p_up.dtype)
-        outcome = (u < p_up.gather(1, sites[..., None].expand(B, N, NEIGHBOURS + 1))).long()
-        # step-major copies: each step below reads contiguous (B, ·) slices
-        outcome, around = outcome.transpose(0, 1).contiguous(), neighbours[sites.T]
-        sites = sites.T[..., None].contiguous()
-        for t in range(N):
-            k = up.gather(1, around[t]).sum(1, keepdim=True)
-            up.scatter_(1, sites[t], outcome[t].gather(1, k))
-        out[:, sweep] = _sublattice_sums(up, L)
-    return out
 
 
 # -- order parameter -----------------------------------------------------------------------------

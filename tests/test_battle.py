@@ -249,7 +249,8 @@ class Scripted:
         return self.policy
 
 
-TINY = battle.Level(map_size=SMALL, max_cycles=60, replicas=6, train_steps=0, games=2)
+#: 16 replicas: the sign test at 1e-4 needs at least 14 deciding ones.
+TINY = battle.Level(map_size=SMALL, max_cycles=60, replicas=16, train_steps=0, games=2)
 
 
 def run_beats_random(learner, monkeypatch):
@@ -268,6 +269,22 @@ def test_beats_random_passes_a_competent_player(monkeypatch):
     outcome = run_beats_random(Scripted(advance_and_attack, "advance-and-attack"), monkeypatch)
     assert outcome.passed, outcome.message
     assert outcome.measured == 1.0
+
+
+def test_a_wide_upper_bound_is_not_a_win():
+    """13 wins, 42 draws, 9 losses over 16 replicas × 4 games (what MF-Q scored at the quick
+    budget) passed the old upper-bound rule; it shows nothing, and fails."""
+    outcomes = torch.tensor([1] * 13 + [0] * 42 + [-1] * 9)
+    margin = outcomes[torch.randperm(64, generator=torch.Generator().manual_seed(0))].view(16, 4)
+    test, score = battle.beats_test(margin)
+    assert score.mean == pytest.approx((13 + 42 / 2) / 64)
+    assert not test.passed and test.above + test.below + test.ties == 16
+    # every replica winning more than it loses is shown (p = 2⁻¹⁶)
+    shown, _ = battle.beats_test(torch.tensor([[1, 0, 0, 0]] * 16))
+    assert shown.passed and shown.p_value == pytest.approx(2.0 ** -16)
+    # one replica losing spoils it at 1e-4 (p = 17/2¹⁶ = 2.6e-4)
+    spoiled, _ = battle.beats_test(torch.tensor([[1, 0, 0, 0]] * 15 + [[-1, 0, 0, 0]]))
+    assert not spoiled.passed
 
 
 def test_beats_random_fails_a_passive_army(monkeypatch):

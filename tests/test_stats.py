@@ -88,11 +88,10 @@ def test_iid_series_has_tau_one_half_and_full_effective_sample_size():
     x = rng(3).standard_normal(n)
     act = S.integrated_autocorrelation_time(x)
     assert abs(act.tau - 0.5) <= 6 * act.standard_error
-    ess = S.effective_sample_size(x)
-    assert ess == pytest.approx(n / (2 * max(act.tau, 0.5)))
-    assert ess <= n
-    y = ar1(rng(4), 0.9, (2, 50000))
-    assert S.effective_sample_size(y) == pytest.approx(50000 / (2 * tau_ar1(0.9)), rel=0.3)
+    est = S.mean_with_error(x)
+    assert est.ess == pytest.approx(n / (2 * max(act.tau, 0.5))) and est.ess <= n
+    y = ar1(rng(4), 0.9, 50000)
+    assert S.mean_with_error(y).ess == pytest.approx(50000 / (2 * tau_ar1(0.9)), rel=0.3)
 
 
 def test_autocorrelation_by_fft_matches_the_direct_sum():
@@ -118,7 +117,6 @@ def test_constant_series_and_bad_input():
     assert S.integrated_autocorrelation_time(c).tau == 0.5
     est = S.mean_with_error(c)
     assert est.mean == 3.0 and est.standard_error == 0.0
-    assert S.blocking_standard_error(c).standard_error == 0.0
     with pytest.raises(ValueError, match="NaN"):
         S.integrated_autocorrelation_time(np.array([1.0, np.nan, 2.0]))
     with pytest.raises(ValueError):
@@ -146,8 +144,8 @@ def test_mean_with_error_is_calibrated_on_correlated_chains():
 
 def test_mean_with_error_pools_independent_chains():
     x = ar1(rng(8), 0.8, (4, 6000)) + 1.0
-    pooled = S.mean_with_error(x, burn_in=0.25)
-    single = [S.mean_with_error(c, burn_in=0.25) for c in x]
+    pooled = S.mean_with_error(x[:, 1500:])
+    single = [S.mean_with_error(c[1500:]) for c in x]
     assert pooled.chains == 4 and pooled.n == 4 * 4500
     assert pooled.mean == pytest.approx(np.mean([s.mean for s in single]))
     assert pooled.standard_error == pytest.approx(
@@ -156,34 +154,10 @@ def test_mean_with_error_pools_independent_chains():
     assert pooled.tau_per_chain == pytest.approx([s.tau_int for s in single])
     assert math.isfinite(pooled.between_chain_standard_error)
     assert math.isnan(single[0].between_chain_standard_error)
-    # int burn-in = samples, float = fraction
-    assert S.mean_with_error(x, burn_in=1500).n == pooled.n
     # calibration across 300 replicates of 4 chains each
     reps = 300
     y = ar1(rng(9), 0.8, (reps, 4, 3000))
     z = np.array([(lambda e: e.mean / e.standard_error)(S.mean_with_error(r)) for r in y])
-    assert abs(np.mean(np.abs(z) > 1.96) - 0.05) <= binomial_tolerance(0.05, reps)
-
-
-def test_discard_burn_in_and_geweke():
-    x = np.arange(100.0)
-    assert S.discard_burn_in(x).shape == (90,)
-    assert S.discard_burn_in(x, 0.25)[0] == 25
-    assert S.discard_burn_in(np.zeros((3, 100)), sweeps=40).shape == (3, 60)
-    with pytest.raises(ValueError):
-        S.discard_burn_in(x, 1.0)
-    with pytest.raises(ValueError):
-        S.discard_burn_in(x, sweeps=99)
-    with pytest.raises(TypeError):
-        S.mean_with_error(x, burn_in=True)
-    gen = rng(10)
-    stationary = ar1(gen, 0.9, 40000)
-    assert abs(S.geweke_z(stationary)) <= 6.0
-    transient = stationary + 8.0 * np.exp(-np.arange(40000) / 2000.0)  # not yet equilibrated
-    assert abs(S.geweke_z(transient)) > 6.0
-    assert not S.z_test(S.geweke_z(transient), 0.0, 1.0).passed
-    reps = 300  # calibrated under stationarity: |z| > 1.96 for 5% of the chains
-    z = np.array([S.geweke_z(c) for c in ar1(gen, 0.8, (reps, 5000))])
     assert abs(np.mean(np.abs(z) > 1.96) - 0.05) <= binomial_tolerance(0.05, reps)
 
 
@@ -212,38 +186,6 @@ def test_t_threshold_keeps_the_rate_with_few_seeds_and_the_normal_one_does_not()
     with_z = [S.z_test(m, 0.3, s, 0.05).passed for m, s in zip(est.mean, est.standard_error)]
     assert abs((1 - np.mean(with_t)) - 0.05) <= binomial_tolerance(0.05, reps)
     assert 1 - np.mean(with_z) > 0.05 + binomial_tolerance(0.05, reps)
-
-
-# --------------------------------------------------------------------------- blocking
-
-def test_blocking_standard_error_matches_the_exact_one():
-    phi, n = 0.9, 1 << 16
-    x = ar1(rng(12), phi, n)
-    blk = S.blocking_standard_error(x)
-    exact = exact_se_of_mean_ar1(phi, n)
-    # √(2τσ²/n) is the large-n form of the exact value
-    assert exact == pytest.approx(math.sqrt(2 * tau_ar1(phi) / (1 - phi ** 2) / n), rel=0.01)
-    k = int(np.flatnonzero(blk.block_sizes == blk.block_size)[0])
-    # 6 × the SE's own error, plus the documented −1/(2c) = −2.5% bias (allow 5%)
-    assert abs(blk.standard_error - exact) <= 6 * blk.standard_error_errors[k] + 0.05 * exact
-    assert blk.reliable and blk.block_size >= 20 * tau_ar1(phi) * 0.5
-    assert blk.mean == pytest.approx(x.mean())
-    # the τ-based SE agrees with it
-    assert S.mean_with_error(x).standard_error == pytest.approx(exact, rel=0.2)
-
-
-def test_blocking_is_nearly_unbiased_over_replicates():
-    phi, reps, n = 0.5, 100, 1 << 14
-    x = ar1(rng(13), phi, (reps, n))
-    blk = S.blocking_standard_error(x)
-    assert blk.standard_error.shape == (reps,) and blk.standard_errors.shape[0] == reps
-    ratio = blk.standard_error / exact_se_of_mean_ar1(phi, n)
-    # measured mean ratio 0.983 (the −1/(2c) bias), spread 0.028 per replicate
-    assert abs(ratio.mean() - 0.985) <= 6 * ratio.std(ddof=1) / math.sqrt(reps) + 0.02
-    iid = S.blocking_standard_error(rng(14).standard_normal(n))
-    assert iid.standard_error == pytest.approx(1 / math.sqrt(n), rel=0.15)
-    short = S.blocking_standard_error(ar1(rng(15), 0.99, 5000))  # τ ≈ 100, n = 50 τ
-    assert not short.reliable
 
 
 # -------------------------------------------------------------------------- jackknife
@@ -276,9 +218,6 @@ def test_jackknife_bias_correction_and_binder_cumulant():
     # Gaussian magnetisation: U4 = 1 − 3σ⁴/(3σ⁴) = 0
     u4 = S.binder_cumulant_estimate(gen.normal(0, 0.3, 40000))
     assert abs(u4.value) <= 6 * u4.standard_error
-    # susceptibility of iid m with σ² = 0.09: N(⟨m²⟩ − ⟨m⟩²)/T
-    chi = S.susceptibility_estimate(gen.normal(0, 0.3, 40000), T=3.0, N=10, absolute=False)
-    assert abs(chi.value - 10 * 0.09 / 3.0) <= 6 * chi.standard_error
     # several chains: blocks over all chains
     two = S.jackknife_blocks(lambda a, b: b - a * a, x[:2], x[:2] ** 2, n_blocks=10)
     assert two.n_blocks == 20 and two.dof == 19 and two.block_size == n // 10
@@ -295,7 +234,7 @@ def test_z_test_threshold_and_messages():
     r = S.z_test(1.0, 1.0, 0.1)
     assert r.passed and r.z == 0 and r.p_value == 1.0
     assert r.threshold == pytest.approx(3.890591886)  # Φ⁻¹(1 − 1e-4/2)
-    assert S.DEFAULT_FALSE_FAILURE_RATE == r.false_failure_rate == 1e-4
+    assert S.FALSE_FAILURE_RATE == r.false_failure_rate == 1e-4
     assert r.tolerance == pytest.approx(0.3890591886)
     bad = S.z_test(1.5, 1.0, 0.1)
     assert not bad.passed and bad.z == pytest.approx(5.0) and "FAIL" in bad.message
@@ -307,11 +246,6 @@ def test_z_test_threshold_and_messages():
         S.z_test(0, 0, -1.0)
     with pytest.raises(ValueError):
         S.z_test(0, 0, 1.0, false_failure_rate=0.0)
-
-
-def test_default_rate_matches_the_checks():
-    from mfcheck.check import FALSE_FAILURE_RATE
-    assert S.DEFAULT_FALSE_FAILURE_RATE == FALSE_FAILURE_RATE
 
 
 def test_z_test_false_failure_rate_on_iid_data():
@@ -354,7 +288,6 @@ def test_chi_square_test_basics():
     obs = np.array([60, 25, 15])
     r = S.chi_square_test(obs, p)
     assert r.statistic == pytest.approx(st.chisquare(obs, 100 * p).statistic)
-    assert S.chi_square_test(obs, p, inflation=2.0).statistic == pytest.approx(r.statistic / 2)
     assert not S.chi_square_test([90, 5, 5], p).passed
     # a sample in a bin of probability 0 fails however few
     z = S.chi_square_test([50, 1, 50], [0.5, 0.0, 0.5])
@@ -377,45 +310,6 @@ def test_chi_square_false_failure_rate_on_iid_data():
     assert results[0].groups[0] == (0, 1, 2) and results[0].groups[-1] == (6, 7, 8)
     rate = 1 - np.mean([r.passed for r in results])
     assert abs(rate - 0.05) <= binomial_tolerance(0.05, reps)
-
-
-def test_chi_square_on_correlated_samples_needs_the_inflation():
-    """AR(1) (φ = 0.9) binned at its median: each count's variance is 2τ(sign) times the
-    iid one. The naive test fails most chains; the corrected one keeps α = 0.05."""
-    phi, reps, n = 0.9, 1000, 5000
-    x = ar1(rng(21), phi, (reps, n))
-    labels = (x > 0).astype(int)
-    p = np.array([0.5, 0.5])
-    naive = [S.chi_square_test(np.bincount(lab, minlength=2), p, 0.05).passed for lab in labels]
-    corrected = [S.chi_square_test_series(lab, p, 0.05) for lab in labels]
-    assert 1 - np.mean(naive) > 0.4
-    rate = 1 - np.mean([r.passed for r in corrected])
-    assert abs(rate - 0.05) <= binomial_tolerance(0.05, reps)
-    # inflation = 2τ of sign(x): ρ(t) = (2/π) arcsin(φ^t) for a Gaussian AR(1)
-    t = np.arange(1, 2000)
-    two_tau = 2 * (0.5 + np.sum(2 / np.pi * np.arcsin(phi ** t)))
-    infl = np.array([r.inflation for r in corrected])
-    assert abs(infl.mean() - two_tau) <= 6 * infl.std() / math.sqrt(reps) + 0.05 * two_tau
-
-
-def test_chi_square_correction_is_conservative_with_many_bins():
-    """Six equiprobable bins of the same AR(1): the variance inflation differs between
-    histogram modes (2τ ≈ 19 for the shift mode, less for others); dividing by the largest
-    keeps the rate ≤ α (measured ≈ 0.002 at α = 0.05) while the naive test fails ~75%."""
-    phi, reps, n, k = 0.9, 200, 5000, 6
-    sd = 1 / math.sqrt(1 - phi ** 2)
-    edges = st.norm.ppf(np.arange(1, k) / k) * sd
-    p = np.full(k, 1 / k)
-    labels = np.searchsorted(edges, ar1(rng(22), phi, (reps, n)))
-    naive = [S.chi_square_test(np.bincount(lab, minlength=k), p, 0.05).passed for lab in labels]
-    corrected = [S.chi_square_test_series(lab, p, 0.05).passed for lab in labels]
-    assert 1 - np.mean(naive) > 0.4
-    assert 1 - np.mean(corrected) <= 0.05 + binomial_tolerance(0.05, reps)
-    # chains: (chains, n) labels pool their counts
-    two = S.chi_square_test_series(labels[:2], p, 0.05)
-    assert two.n == 2 * n
-    with pytest.raises(ValueError, match="labels"):
-        S.chi_square_test_series(np.array([0, 1, 6]), p)
 
 
 # ------------------------------------------------------------------------------- fits
@@ -466,3 +360,100 @@ def test_one_sided_half_width_is_the_one_sided_t_quantile():
     est = S.across_seeds(np.array([0.9, 1.0, 0.95, 0.97, 0.99]))
     expected = st.t.isf(1e-3, 4) * est.standard_error
     assert est.one_sided_half_width(1e-3) == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_default_rate_has_one_definition():
+    from mfcheck import check
+    assert S.FALSE_FAILURE_RATE is check.FALSE_FAILURE_RATE == 1e-4
+    assert not hasattr(S, "DEFAULT_FALSE_FAILURE_RATE")
+
+
+# ------------------------------------------------------------------ equivalence (TOST)
+
+def replicate(mean, se, k=16):
+    return S.ReplicateEstimate(mean, se, k, k - 1)
+
+
+def test_equivalence_passes_only_when_the_interval_lies_inside_the_margin():
+    # (b) precise and well inside: the (1 − 2α) interval d ± t·SE is inside ±δ
+    same = S.equivalence_test(replicate(1.0, 0.01), replicate(1.0, 0.01), 0.1, 1e-4)
+    assert same.dof == pytest.approx(30) and same.passed  # Welch: 2(k − 1) for equal SEs
+    assert same.half_width == pytest.approx(math.hypot(0.01, 0.01) * st.t.isf(1e-4, 30))
+    assert same.interval == pytest.approx((-same.half_width, same.half_width))
+    assert "equivalent (interval inside ±δ)" in same.describe("x")
+    # shown beyond the margin
+    far = S.equivalence_test(replicate(1.5, 0.01), replicate(1.0, 0.01), 0.1, 1e-4)
+    assert not far.passed and far.shown_different and "shown to differ" in far.describe("x")
+    # (a) noisy, the point estimate already beyond δ, the interval straddling δ: FAIL (the
+    # absence-of-evidence pass of the old one-sided rule is gone)
+    vague = S.equivalence_test(replicate(1.12, 0.05), replicate(1.0, 0.05), 0.1, 1e-4)
+    assert not vague.passed and not vague.shown_different
+    assert "too wide for the margin" in vague.describe("x")
+    # a noisy estimate at zero difference fails too: the interval is wider than the margin
+    blurred = S.equivalence_test(replicate(1.0, 0.05), replicate(1.0, 0.05), 0.1, 1e-4)
+    assert not blurred.passed and blurred.failure_probability_at_zero() == 1.0
+    # a perfect solver (true Δ = 0) at this SE fails when |t| ≥ δ/SE − t_{1−α}: 0.8%
+    se = math.hypot(0.01, 0.01)
+    assert same.failure_probability_at_zero() == pytest.approx(
+        2 * st.t.sf(0.1 / se - st.t.isf(1e-4, 30), 30), rel=1e-6)
+    # one estimate against ±δ: the zero reference has SE 0 and the estimate's dof
+    one = S.equivalence_test(replicate(0.02, 0.01), replicate(0.0, 0.0), 0.1, 1e-4)
+    assert one.dof == pytest.approx(15) and one.passed
+    with pytest.raises(ValueError, match="margin"):
+        S.equivalence_test(replicate(0.0, 0.01), replicate(0.0, 0.01), 0.0, 1e-4)
+
+
+def test_equivalence_is_both_one_sided_tests():
+    """Passing is rejecting H0: Δ ≤ −δ and H0: Δ ≥ δ, each by a one-sided Welch t-test."""
+    gen = rng(40)
+    for _ in range(200):
+        a, b = (replicate(gen.normal(0, 0.05), gen.uniform(0.005, 0.05)) for _ in range(2))
+        r = S.equivalence_test(a, b, 0.1, 0.01)
+        t_low = (r.difference + 0.1) / r.standard_error
+        t_high = (r.difference - 0.1) / r.standard_error
+        both = st.t.sf(t_low, r.dof) <= 0.01 and st.t.cdf(t_high, r.dof) <= 0.01
+        assert r.passed == both
+
+
+def test_equivalence_false_pass_rate_at_the_margin():
+    """True difference exactly δ (the TOST null), 16 replicas a side: passes ≤ α."""
+    reps = 2000
+    for alpha in (0.05, 0.01):
+        r = S.equivalence_null_rate("normal", 16, alpha, repetitions=reps, seed=41)
+        assert r.rate <= alpha + binomial_tolerance(alpha, reps)
+
+
+# ------------------------------------------------------------------------ sign test
+
+def test_sign_test_is_exact_and_drops_ties():
+    r = S.sign_test([0.75] * 14 + [0.5, 0.5], 0.5, 1e-4)
+    assert (r.above, r.below, r.ties) == (14, 0, 2) and r.passed
+    assert r.p_value == pytest.approx(0.5 ** 14) and r.needed == 14
+    r = S.sign_test([0.75] * 15 + [0.25], 0.5, 1e-4)
+    assert not r.passed and r.p_value == pytest.approx(17 / 2 ** 16) and r.needed == 16
+    assert not S.sign_test([0.5] * 16, 0.5).passed  # nothing decided: nothing shown
+    assert S.sign_test([0.5] * 16, 0.5).needed == 1  # 0 decided: no count can pass
+    for alpha in (0.05, 0.01):  # discrete battle scores at P(above) = P(below)
+        m = S.sign_test_null_rate("battle-draws", 16, alpha, repetitions=2000, seed=42)
+        assert m.rate <= alpha + binomial_tolerance(alpha, 2000)
+
+
+def test_clopper_pearson_interval():
+    assert S.clopper_pearson(0, 10)[0] == 0.0 and S.clopper_pearson(10, 10)[1] == 1.0
+    lo, hi = S.clopper_pearson(100, 2000)
+    assert lo < 0.05 < hi and hi - lo == pytest.approx(0.0196, abs=0.002)
+    with pytest.raises(ValueError):
+        S.clopper_pearson(3, 2)
+
+
+@pytest.mark.full
+def test_measured_false_failure_rates_of_the_checks_code_paths():
+    """docs/statistics.md, "Measured false-failure rates": every row, 2000 repetitions.
+    The paths the checks use now (TOST, the sign test) stay within their nominal rate;
+    the t-bounds' rows are recorded (the battle lower bound exceeds it: why battle moved
+    to the sign test)."""
+    rows = S.calibration.false_failure_table()
+    for row in rows:
+        print(row.row())
+    used = [r for r in rows if r.check_kind in ("sync-async (TOST)", "battle (sign test)")]
+    assert used and not any(r.exceeds_nominal for r in used)

@@ -1,5 +1,4 @@
-"""The helpers of the ``sync-async`` suite (suites/sync_async.py): the equivalence test
-(`mfcheck.stats.equivalence_test`), the margins, the planner's logit equilibrium of the
+"""The helpers of the ``sync-async`` suite (suites/sync_async/): the margins, the planner's logit equilibrium of the
 queueing game, the TMF equilibrium of a myopic game, the stationary population of a TMF
 policy."""
 
@@ -12,29 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from mfcheck import stats
 from mfcheck.analytic.congestion import logit_n_route
 from mfcheck.games.queueing import queueing_equilibrium
 from mfcheck.games.resource_selection import resource_selection, split_policy
 from mfcheck.kernels import best_response, distribution, exploitability
 from mfcheck.suites import sync_async as sa
 from mfcheck.tmf import population_map
-
-
-def estimate(mean, se, k=16):
-    return stats.ReplicateEstimate(mean, se, k, k - 1)
-
-
-def test_equivalence_fails_only_when_the_difference_is_shown_beyond_the_margin():
-    # equal SEs on k − 1 dof each: Welch's dof is 2(k − 1)
-    same = stats.equivalence_test(estimate(1.0, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
-    assert same.dof == pytest.approx(30) and same.passed and same.shown
-    assert same.half_width == pytest.approx(math.hypot(0.01, 0.01) * 4.3, rel=0.05)
-    far = stats.equivalence_test(estimate(1.5, 0.01), estimate(1.0, 0.01), 0.1, 1e-4)
-    assert not far.passed and not far.shown and "FAIL" in far.describe("x")
-    # too noisy to tell: neither shown equivalent nor shown different, and it says so
-    vague = stats.equivalence_test(estimate(1.12, 0.05), estimate(1.0, 0.05), 0.1, 1e-4)
-    assert vague.passed and not vague.shown and "not shown equivalent" in vague.describe("x")
 
 
 def test_snapshot_error_is_the_mean_l1_scatter_of_n_agents():
@@ -85,7 +67,7 @@ def test_queueing_logit_equilibrium_tends_to_the_closed_form_as_tau_falls():
 
 
 def test_logit_equilibrium_says_when_the_planner_did_not_converge(monkeypatch):
-    monkeypatch.setattr(sa, "PLANNER_ITERATIONS", 2)
+    monkeypatch.setattr(sa.training, "PLANNER_ITERATIONS", 2)
     with pytest.raises(ValueError, match="still moves"):
         sa.logit_equilibrium(replace(QUEUES, temperature=0.3))
 
@@ -161,3 +143,20 @@ def test_dynamics_start_far_from_stationary():
         dyn = make("cpu")
         far = population_map(dyn.game, dyn.policy, dyn.game.mu0[None])[0]
         assert float((far - dyn.game.mu0).abs().sum()) > 0.3  # one step moves it a lot
+
+
+def test_ising_exception_passes_only_when_the_gap_is_shown(monkeypatch):
+    """The documented exception is a claim of a difference: it passes on the real players
+    (the gap is ~13 SE) and fails when both schedules are played the same way (a player
+    that ignores its schedule), where no gap can be shown."""
+    from mfcheck.check import Budget, Context
+    from mfcheck.suites.sync_async import ising_exception as ie
+
+    ctx = Context(0, Budget.QUICK, torch.device("cpu"))
+    shown = ie.ising_exception(None, None, ctx)
+    assert shown.passed and "the gap is shown" in shown.message, shown.message
+    assert shown.measured < 0  # all at once orders less above T_c
+    same = (ie.PLAYERS[1][0], ie.PLAYERS[1][1])
+    monkeypatch.setattr(ie, "PLAYERS", (("one agent at a time", same[1]), same))
+    hidden = ie.ising_exception(None, None, ctx)
+    assert not hidden.passed and "FAIL, the gap is not shown" in hidden.message, hidden.message

@@ -1,0 +1,186 @@
+"""Measured false-failure rates: the checks' own statistical code path fed with draws from
+the null hypothesis, repeated, with Clopper–Pearson intervals on the empirical rate
+(docs/statistics.md, "Measured false-failure rates").
+
+- `one_sided_bound_null_rate`: the one-sided Student-t bound across replicas that
+  `gaussian-squeeze` uses (fails when mean + h < target; `across_seeds`,
+  `ReplicateEstimate.one_sided_half_width`), with the replicas' true mean exactly at the
+  target: the error is the bound on the wrong side of it. ``side="lower"`` measures the
+  t lower bound that `battle` used before it moved to the sign test.
+- `sign_test_null_rate`: `sign_test` as `battle` uses it (passes when significantly more
+  replicas score above ½ than below), with P(above) = P(below): the error is a pass.
+- `equivalence_null_rate`: `equivalence_test` (TOST, as `sync-async` uses it) on two groups
+  of replicas whose true difference is exactly the margin δ: the error is a pass.
+
+Null distributions (`NULLS`), each with a known mean: ``normal``; ``skewed-right``
+(exponential) and ``skewed-left`` (its mirror); ``battle-draws`` (the per-replica score of
+`battle`: 4 games, each won, drawn or lost with probabilities 0.17, 0.66, 0.17, a draw
+scoring ½) and ``battle-mixed`` (a fifth of the replicas never win, score ¼ on average; the
+others score 0.5625: left-skewed, overall mean ½).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _st
+
+from .replicas import across_seeds
+from .tests import equivalence_test, sign_test
+
+__all__ = ["NULLS", "NullRate", "clopper_pearson", "equivalence_null_rate",
+           "false_failure_table", "null_rejection_rate", "one_sided_bound_null_rate",
+           "sign_test_null_rate"]
+
+
+def clopper_pearson(failures: int, repetitions: int, confidence: float = 0.95
+                    ) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) two-sided binomial interval for failures/repetitions."""
+    if not 0 <= failures <= repetitions or repetitions < 1:
+        raise ValueError(f"need 0 ≤ failures ≤ repetitions ≥ 1, got {failures}/{repetitions}")
+    tail = (1 - confidence) / 2
+    lo = 0.0 if failures == 0 else float(_st.beta.ppf(tail, failures,
+                                                      repetitions - failures + 1))
+    hi = 1.0 if failures == repetitions else float(_st.beta.ppf(1 - tail, failures + 1,
+                                                                repetitions - failures))
+    return lo, hi
+
+
+def _battle_scores(rng: np.random.Generator, shape, p_win, p_draw, games: int = 4
+                   ) -> np.ndarray:
+    """Per replica, the mean score of ``games`` games (won 1, drawn ½, lost 0)."""
+    u = rng.random((*shape, games))
+    p_win, p_draw = np.asarray(p_win)[..., None], np.asarray(p_draw)[..., None]
+    return np.where(u < p_win, 1.0, np.where(u < p_win + p_draw, 0.5, 0.0)).mean(-1)
+
+
+def _battle_mixed(rng: np.random.Generator, shape) -> np.ndarray:
+    bad = rng.random(shape) < 0.2
+    return _battle_scores(rng, shape, np.where(bad, 0.0, 0.3), np.where(bad, 0.5, 0.525))
+
+
+#: name → (draw(rng, shape) → values, their true mean).
+NULLS: dict[str, tuple[Callable[[np.random.Generator, tuple], np.ndarray], float]] = {
+    "normal": (lambda rng, shape: rng.standard_normal(shape), 0.0),
+    "skewed-right": (lambda rng, shape: rng.exponential(1.0, shape), 1.0),
+    "skewed-left": (lambda rng, shape: -rng.exponential(1.0, shape), -1.0),
+    "battle-draws": (lambda rng, shape: _battle_scores(rng, shape, 0.17, 0.66), 0.5),
+    "battle-mixed": (_battle_mixed, 0.5),
+}
+
+
+@dataclass(frozen=True)
+class NullRate:
+    """How often a test erred in ``repetitions`` simulations under its null."""
+
+    check_kind: str
+    code_path: str
+    null: str
+    n: int
+    nominal: float
+    repetitions: int
+    failures: int
+
+    @property
+    def rate(self) -> float:
+        return self.failures / self.repetitions
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return clopper_pearson(self.failures, self.repetitions)
+
+    @property
+    def exceeds_nominal(self) -> bool:
+        """The whole 95% interval lies above the nominal rate."""
+        return self.interval[0] > self.nominal
+
+    def row(self) -> str:
+        lo, hi = self.interval
+        return (f"| {self.check_kind} | {self.code_path} | {self.null} | {self.n} | "
+                f"{self.nominal:g} | {self.failures}/{self.repetitions} | {self.rate:.4f} | "
+                f"[{lo:.4f}, {hi:.4f}] |")
+
+
+def null_rejection_rate(errs: Callable[[np.ndarray], bool],
+                        draw: Callable[[np.random.Generator], np.ndarray],
+                        repetitions: int, seed: int = 0) -> int:
+    """How many of ``repetitions`` data sets ``draw(rng)`` (from the null) make the test
+    err (``errs(data)`` True). One generator, seeded by ``seed``, for all of them."""
+    rng = np.random.default_rng(seed)
+    return sum(bool(errs(draw(rng))) for _ in range(int(repetitions)))
+
+
+def one_sided_bound_null_rate(null: str, n: int, nominal: float, side: str, *,
+                              repetitions: int = 2000, seed: int = 0) -> NullRate:
+    """The one-sided t-bound across ``n`` replicas (`across_seeds`,
+    `ReplicateEstimate.one_sided_half_width` at ``nominal``) with the true mean exactly at
+    the target. ``side="upper"`` (`gaussian-squeeze`): the error is mean + h < target;
+    ``side="lower"`` (`battle`): the error is mean − h > target."""
+    make, target = NULLS[null]
+    if side not in ("upper", "lower"):
+        raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
+
+    def errs(values: np.ndarray) -> bool:
+        est = across_seeds(values)
+        h = est.one_sided_half_width(nominal)
+        return est.mean + h < target if side == "upper" else est.mean - h > target
+
+    failures = null_rejection_rate(errs, lambda rng: make(rng, (n,)), repetitions, seed)
+    kind = "gaussian-squeeze (upper bound)" if side == "upper" else "battle (lower bound)"
+    return NullRate(kind, f"across_seeds + one_sided_half_width, {side} bound",
+                    f"{null}, mean at the target", n, nominal, int(repetitions), failures)
+
+
+def equivalence_null_rate(null: str, n: int, nominal: float, *, margin: float = 1.0,
+                          repetitions: int = 2000, seed: int = 0) -> NullRate:
+    """`equivalence_test` at level ``nominal`` on two groups of ``n`` replicas drawn from
+    ``null``, one shifted so that the true difference is exactly ``margin``: the error is
+    a pass (the false equivalence TOST bounds by α). The margin is in units of the null's
+    standard deviation (1 for every entry of `NULLS` but the battle ones)."""
+    make, _ = NULLS[null]
+
+    def errs(pair: np.ndarray) -> bool:
+        a, b = across_seeds(pair[0] + margin), across_seeds(pair[1])
+        return equivalence_test(a, b, margin, nominal).passed
+
+    failures = null_rejection_rate(errs, lambda rng: make(rng, (2, n)), repetitions, seed)
+    return NullRate("sync-async (TOST)", "across_seeds + equivalence_test",
+                    f"{null}, true difference = δ", n, nominal, int(repetitions), failures)
+
+
+def sign_test_null_rate(null: str, n: int, nominal: float, *, repetitions: int = 2000,
+                        seed: int = 0) -> NullRate:
+    """`sign_test` at level ``nominal`` on ``n`` replicas drawn from ``null`` (a symmetric
+    entry of `NULLS`: ``normal``, ``battle-draws``), centred at its mean (= its median):
+    the error is a pass."""
+    make, center = NULLS[null]
+    failures = null_rejection_rate(lambda v: sign_test(v, center, nominal).passed,
+                                   lambda rng: make(rng, (n,)), repetitions, seed)
+    return NullRate("battle (sign test)", "sign_test over replicas",
+                    f"{null}, P(above) = P(below)", n, nominal, int(repetitions), failures)
+
+
+#: The rows of docs/statistics.md's table: (function, null, replicas per group).
+TABLE = (
+    [(equivalence_null_rate, null, 16) for null in ("normal", "skewed-right", "battle-draws")]
+    + [(sign_test_null_rate, null, 16) for null in ("normal", "battle-draws")]
+    + [(lambda null, n, a, **kw: one_sided_bound_null_rate(null, n, a, "upper", **kw), null, 32)
+       for null in ("normal", "skewed-left", "skewed-right")]
+    + [(lambda null, n, a, **kw: one_sided_bound_null_rate(null, n, a, "lower", **kw), null, 16)
+       for null in ("battle-draws", "battle-mixed")])
+
+
+def false_failure_table(nominals=(0.05, 0.01), repetitions: int = 2000, seed: int = 0
+                        ) -> list[NullRate]:
+    """Every row of `TABLE` at every nominal rate (about 30 s for 2000 repetitions)."""
+    return [fn(null, n, a, repetitions=repetitions, seed=seed)
+            for fn, null, n in TABLE for a in nominals]
+
+
+if __name__ == "__main__":  # python -m mfcheck.stats.calibration
+    print("| check kind | code path | null simulated | n | nominal | failures | empirical rate "
+          "| 95% interval |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in false_failure_table():
+        print(row.row())

@@ -1,0 +1,349 @@
+"""Hypothesis tests with a stated false-failure rate: z- and t-tests, Pearson's χ²
+goodness of fit, equivalence by two one-sided tests (TOST), the exact sign test over
+replicas, and Bonferroni's split of a check's rate over its comparisons.
+
+A test with false-failure rate α rejects a true null hypothesis with probability α
+(asymptotically): a two-sided z-test passes when |z| ≤ Φ⁻¹(1 − α/2). The default α is
+`mfcheck.check.FALSE_FAILURE_RATE` (1e-4 per check), the one definition of it.
+An equivalence is different: its null hypothesis is "the difference is at least the
+margin", so α there is the rate of a *false pass* (docs/statistics.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats as _st
+
+from mfcheck.check import FALSE_FAILURE_RATE
+
+from ._arrays import as_array as _as_array
+from ._arrays import as_float as _as_float
+from ._arrays import check_rate as _check_rate
+
+__all__ = ["ChiSquareTestResult", "EquivalenceResult", "SignTestResult", "ZTestResult",
+           "bonferroni", "chi_square_test", "equivalence_test", "merge_sparse_bins",
+           "most_significant", "sign_test", "two_sample_z_test", "z_test"]
+
+
+@dataclass(frozen=True)
+class ZTestResult:
+    """Two-sided test of measured = expected. ``threshold`` = Φ⁻¹(1 − α/2) (or the t
+    quantile with ``dof``); ``tolerance`` = threshold·SE, the allowed |measured − expected|."""
+
+    passed: bool
+    z: float
+    threshold: float
+    p_value: float
+    false_failure_rate: float
+    measured: float
+    expected: float
+    standard_error: float
+    dof: float
+    message: str
+
+    @property
+    def tolerance(self) -> float:
+        return self.threshold * self.standard_error
+
+
+def _critical(alpha: float, dof: float | None) -> float:
+    if dof is None or math.isinf(dof):
+        return float(_st.norm.isf(alpha / 2))
+    if not dof > 0:
+        raise ValueError(f"degrees of freedom must be positive, got {dof}")
+    return float(_st.t.isf(alpha / 2, dof))
+
+
+def _z_result(measured: float, expected: float, se: float, alpha: float, dof: float | None,
+              what: str) -> ZTestResult:
+    if not (se >= 0 and math.isfinite(se)):
+        raise ValueError(f"the standard error must be finite and ≥ 0, got {se}")
+    alpha = _check_rate(alpha)
+    threshold = _critical(alpha, dof)
+    diff = measured - expected
+    if not math.isfinite(diff):
+        z = math.nan
+    elif se > 0:
+        z = diff / se
+    else:
+        z = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    if math.isnan(z):
+        p = 0.0
+    elif dof is None or math.isinf(dof):
+        p = float(2 * _st.norm.sf(abs(z)))
+    else:
+        p = float(2 * _st.t.sf(abs(z), dof))
+    passed = bool(abs(z) <= threshold)  # False for NaN
+    dist = "N(0,1)" if dof is None or math.isinf(dof) else f"t({dof:g})"
+    message = (f"{what}: measured {measured:.6g}, expected {expected:.6g}, SE {se:.3g}: "
+               f"z = {z:.3g}, {'|z| ≤' if passed else 'FAIL, |z| >'} {threshold:.3g} "
+               f"({dist} threshold for false-failure rate {alpha:g}; p = {p:.3g})")
+    return ZTestResult(passed, float(z), threshold, p, alpha, measured, expected, se,
+                       math.inf if dof is None else float(dof), message)
+
+
+def z_test(measured: Any, expected: Any, standard_error: Any,
+           false_failure_rate: float = FALSE_FAILURE_RATE, *,
+           dof: float | None = None) -> ZTestResult:
+    """Two-sided z-test: z = (measured − expected)/SE; passes iff |z| ≤ Φ⁻¹(1 − α/2).
+
+    Under the null (SE honest, estimator unbiased and ~normal) it fails with probability α.
+    α = 1e-4 → threshold 3.8906. With ``dof`` (an SE estimated from few replicates or
+    blocks) the threshold is Student's t_{dof}⁻¹(1 − α/2). SE = 0 passes only on exact
+    equality; a NaN measurement fails.
+    """
+    return _z_result(_as_float(measured, "measured"), _as_float(expected, "expected"),
+                     _as_float(standard_error, "standard_error"), false_failure_rate, dof,
+                     "z-test")
+
+
+def two_sample_z_test(a: Any, se_a: Any, b: Any, se_b: Any,
+                      false_failure_rate: float = FALSE_FAILURE_RATE, *,
+                      dof_a: float | None = None, dof_b: float | None = None) -> ZTestResult:
+    """Agreement of two independent estimates: z = (a − b)/√(se_a² + se_b²).
+
+    With ``dof_a``/``dof_b`` (SEs from replicates) the threshold uses Student's t with the
+    Welch–Satterthwaite dof ν = (se_a² + se_b²)² / (se_a⁴/ν_a + se_b⁴/ν_b) (a missing dof is
+    infinite). This tests "no detectable difference", not an equivalence margin (TOST).
+    """
+    fa, fb = _as_float(a, "a"), _as_float(b, "b")
+    sa, sb = _as_float(se_a, "se_a"), _as_float(se_b, "se_b")
+    se = math.hypot(sa, sb)
+    dof = None
+    if dof_a is not None or dof_b is not None:
+        denom = sum(s ** 4 / d for s, d in ((sa, dof_a), (sb, dof_b)) if d is not None)
+        dof = math.inf if denom == 0 else se ** 4 / denom
+    return _z_result(fa, fb, se, false_failure_rate, dof, "two-sample z-test")
+
+
+def bonferroni(alpha: float, k: int) -> float:
+    """Per-test rate α/k so that k tests together fail falsely with probability ≤ α
+    (union bound; no independence needed)."""
+    if int(k) < 1:
+        raise ValueError(f"k must be ≥ 1, got {k}")
+    return _check_rate(alpha) / int(k)
+
+
+
+def most_significant(tests: Sequence[ZTestResult]) -> ZTestResult:
+    """The test furthest beyond (or least within) its threshold: largest |z|/threshold."""
+    if not tests:
+        raise ValueError("most_significant needs at least one test")
+    return max(tests, key=lambda t: abs(t.z) / t.threshold)
+
+
+@dataclass(frozen=True)
+class ChiSquareTestResult:
+    """Pearson goodness-of-fit after merging sparse bins.
+
+    ``groups`` lists the original bins in each merged bin; ``observed``/``expected`` are
+    merged counts; ``threshold`` is the χ²_{dof} quantile at 1 − α."""
+
+    passed: bool
+    statistic: float
+    dof: int
+    p_value: float
+    threshold: float
+    false_failure_rate: float
+    n: int
+    groups: tuple[tuple[int, ...], ...]
+    observed: np.ndarray = field(repr=False)
+    expected: np.ndarray = field(repr=False)
+    message: str = ""
+
+
+def merge_sparse_bins(expected_counts: Any, min_expected: float = 5.0) -> list[list[int]]:
+    """Partition bins 0 … K−1 (in order) into groups of expected count ≥ ``min_expected``.
+
+    Greedy from the left: add bins to the current group until its expected count reaches
+    ``min_expected``, then start a new group; a short last group joins the previous one.
+    Adjacent bins are merged, which keeps ordered bins (energies, magnetisations) local.
+    The partition depends only on the expected counts, never on the observations, so the
+    test keeps its level. Bins of expected count 0 are skipped (not in any group).
+    """
+    e = _as_array(expected_counts).ravel()
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    acc = 0.0
+    for i, v in enumerate(e):
+        if v <= 0:
+            continue
+        cur.append(i)
+        acc += v
+        if acc >= min_expected:
+            groups.append(cur)
+            cur, acc = [], 0.0
+    if cur:
+        if groups:
+            groups[-1].extend(cur)
+        else:
+            groups.append(cur)
+    return groups
+
+
+def _normalised(p: Any) -> np.ndarray:
+    p = _as_array(p).ravel()
+    if np.any(p < 0) or not np.all(np.isfinite(p)):
+        raise ValueError("expected probabilities must be finite and ≥ 0")
+    s = p.sum()
+    if abs(s - 1.0) > 1e-6:
+        raise ValueError(f"expected probabilities must sum to 1, got {s:.9g}")
+    return p / s
+
+
+def chi_square_test(observed_counts: Any, expected_probabilities: Any,
+                    false_failure_rate: float = FALSE_FAILURE_RATE,
+                    min_expected: float = 5.0, *, ddof: int = 0) -> ChiSquareTestResult:
+    """Pearson χ² goodness-of-fit of independent samples' counts against probabilities,
+    false-failure rate α.
+
+    X² = Σ_g (O_g − E_g)²/E_g over merged bins g (``merge_sparse_bins`` on the expected
+    counts n·p ≥ ``min_expected``), dof = groups − 1 − ``ddof``; passes iff
+    p = P(χ²_dof > X²) ≥ α. Samples in a bin of probability 0 fail at once. Correlated
+    samples (one MCMC chain) inflate X² by up to 2τ_int and need independent chains instead.
+    """
+    counts = _as_array(observed_counts).ravel()
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError("observed counts must be non-negative integers")
+    p = _normalised(expected_probabilities)
+    if counts.shape != p.shape:
+        raise ValueError(f"{counts.size} counts but {p.size} probabilities")
+    alpha = _check_rate(false_failure_rate)
+    n = int(counts.sum())
+    impossible = (p == 0) & (counts > 0)
+    if np.any(impossible):
+        bins = np.flatnonzero(impossible).tolist()
+        k = int(counts[impossible].sum())
+        return ChiSquareTestResult(False, math.inf, 0, 0.0, math.nan, alpha, n, (),
+                                   counts.copy(), n * p,
+                                   f"chi-square: FAIL, {k} samples in bins of probability 0 "
+                                   f"(bins {bins[:10]})")
+    groups = merge_sparse_bins(n * p, min_expected)
+    dof = len(groups) - 1 - int(ddof)
+    if dof < 1:
+        raise ValueError(f"only {len(groups)} bins of expected count ≥ {min_expected} "
+                         f"(n = {n}): too few samples for a chi-square test")
+    obs = np.array([counts[g].sum() for g in groups], dtype=float)
+    exp = np.array([n * p[g].sum() for g in groups])
+    stat = float(((obs - exp) ** 2 / exp).sum())
+    pval = float(_st.chi2.sf(stat, dof))
+    threshold = float(_st.chi2.isf(alpha, dof))
+    passed = stat <= threshold
+    merged = f", {len(p)} bins merged into {len(groups)}" if len(groups) < len(p) else ""
+    message = (f"chi-square: X² = {stat:.4g} on {dof} dof (n = {n}{merged}): "
+               f"{'' if passed else 'FAIL, '}p = {pval:.3g} "
+               f"{'≥' if passed else '<'} false-failure rate {alpha:g}")
+    return ChiSquareTestResult(bool(passed), stat, dof, pval, threshold, alpha, n,
+                               tuple(tuple(g) for g in groups), obs, exp, message)
+
+
+# -- equivalence: two one-sided tests ------------------------------------------------------
+
+@dataclass(frozen=True)
+class EquivalenceResult:
+    """Two one-sided tests (TOST) of a difference d (± SE on ``dof`` dof) against the
+    margin δ at level α: ``passed`` when the (1 − 2α) confidence interval d ± h, h =
+    t_{dof}⁻¹(1 − α)·SE, lies inside (−δ, δ), i.e. both H₀: Δ ≤ −δ and H₀: Δ ≥ δ are
+    rejected at α. A difference whose true size is δ or more passes with probability ≤ α;
+    failing to find a difference is not a pass. ``shown_different`` when the interval lies
+    beyond the margin (|d| − h > δ); an interval that straddles ±δ is *too wide for the
+    margin*: not shown equivalent, and the check fails."""
+
+    difference: float
+    standard_error: float
+    dof: float
+    half_width: float
+    margin: float
+    alpha: float
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return self.difference - self.half_width, self.difference + self.half_width
+
+    @property
+    def passed(self) -> bool:
+        return abs(self.difference) + self.half_width < self.margin
+
+    @property
+    def shown_different(self) -> bool:
+        return abs(self.difference) - self.half_width > self.margin
+
+    def failure_probability_at_zero(self) -> float:
+        """The probability that this test fails for a solver whose true difference is 0,
+        at this SE and dof (|t| ≥ δ/SE − t_{1−α}): the check's false-failure rate for a
+        perfect solver at this budget (1 when the half-width alone exceeds δ)."""
+        if self.standard_error == 0:
+            return 0.0 if self.margin > 0 else 1.0
+        room = self.margin / self.standard_error - self.half_width / self.standard_error
+        return 1.0 if room <= 0 else float(min(1.0, 2 * _st.t.sf(room, self.dof)))
+
+    def describe(self, what: str) -> str:
+        lo, hi = self.interval
+        verdict = ("equivalent (interval inside ±δ)" if self.passed else
+                   "FAIL, shown to differ by more than δ" if self.shown_different else
+                   f"FAIL, not shown equivalent: the interval is too wide for the margin "
+                   f"(half-width {self.half_width:.3g} against δ − |d| = "
+                   f"{self.margin - abs(self.difference):.3g})")
+        return (f"{what}: difference {self.difference:+.4g} ± {self.standard_error:.2g} "
+                f"(SE, {self.dof:.0f} dof), {1 - 2 * self.alpha:.6g} interval [{lo:+.4g}, "
+                f"{hi:+.4g}] vs margin ±{self.margin:.3g}: {verdict}")
+
+
+def equivalence_test(a, b, margin: float, alpha: float) -> EquivalenceResult:
+    """Is a − b within ±``margin``? Two one-sided Welch t-tests at level ``alpha`` for two
+    independent `ReplicateEstimate` (floats): passes only when the (1 − 2α) interval of
+    the difference lies inside (−δ, δ) (`EquivalenceResult`). Pass
+    ``ReplicateEstimate(0.0, 0.0, k, k − 1)`` as ``b`` to bound one estimate by ±δ."""
+    alpha = _check_rate(alpha)
+    if not margin > 0:
+        raise ValueError(f"an equivalence margin must be positive, got {margin}")
+    se = math.hypot(a.standard_error, b.standard_error)
+    dof = (se ** 4 / (a.standard_error ** 4 / a.dof + b.standard_error ** 4 / b.dof)
+           if se > 0 else math.inf)
+    half_width = float(_st.t.isf(alpha, dof)) * se if se > 0 else 0.0
+    return EquivalenceResult(float(a.mean - b.mean), se, dof, half_width, float(margin), alpha)
+
+
+# -- more replicas above than below: the sign test ---------------------------------------------
+
+@dataclass(frozen=True)
+class SignTestResult:
+    """One-sided exact sign test over independent replicas: ``above``/``below`` count the
+    replicas strictly above/below ``center`` (``ties`` are dropped); ``p_value`` =
+    P(Binomial(above + below, ½) ≥ above); ``passed`` when p ≤ α, i.e. P(value > center) >
+    P(value < center) is shown at false-pass rate α, whatever the replicas' distribution."""
+
+    passed: bool
+    above: int
+    below: int
+    ties: int
+    p_value: float
+    alpha: float
+    center: float
+
+    @property
+    def needed(self) -> int:
+        """The fewest replicas above ``center``, of the ``above + below`` decided ones, that
+        pass (``above + below + 1`` when no count can)."""
+        n = self.above + self.below
+        return next((k for k in range(n + 1) if _st.binom.sf(k - 1, n, 0.5) <= self.alpha),
+                    n + 1)
+
+
+def sign_test(values: Any, center: float, alpha: float = FALSE_FAILURE_RATE) -> SignTestResult:
+    """Are more independent replicas above ``center`` than below it? The exact one-sided
+    binomial (sign) test with ties dropped (`SignTestResult`). Exact for any distribution
+    of the replicas, discrete or skewed, unlike a t-bound on their mean."""
+    v = _as_array(values).ravel()
+    if v.size < 1 or not np.all(np.isfinite(v)):
+        raise ValueError("the sign test needs at least one finite value")
+    alpha = _check_rate(alpha)
+    above, below = int((v > center).sum()), int((v < center).sum())
+    p = float(_st.binom.sf(above - 1, above + below, 0.5)) if above + below else 1.0
+    return SignTestResult(p <= alpha, above, below, int(v.size) - above - below, p, alpha,
+                          float(center))
