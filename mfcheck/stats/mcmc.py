@@ -86,7 +86,7 @@ def integrated_autocorrelation_time(x: Any, c: float = 5.0) -> AutocorrelationTi
 
     ``x`` has shape (..., n); the result is per leading index. The raw windowed estimate is
     returned: for anticorrelated series it can fall below 1/2 (even ≤ 0) and is then not
-    trustworthy; ``mean_with_error`` and ``effective_sample_size`` floor it at 1/2.
+    trustworthy; ``mean_with_error`` floors it at 1/2 (and its ESS).
     """
     if not c > 0:
         raise ValueError(f"the window factor c must be positive, got {c}")
