@@ -14,6 +14,10 @@ MFG planner (role ``"planner"``)::
             ...                      # yields policies of shape game.policy_shape,
                                      # on game.device; the harness decides how many to take
 
+        def supports(self, game: mfcheck.FiniteMFG) -> bool | str:
+            ...                      # optional: False, or a reason, for games it does not
+                                     # solve (e.g. "finite horizon only"): skipped, not failed
+
 ``initial_policy`` is optional: a planner that names it in ``solve``'s signature (the
 harness inspects the signature, `planner_takes_initial_policy`) starts from that validated
 policy of ``game.policy_shape`` instead of its own start; the harness passes it only to
@@ -108,6 +112,28 @@ def planner_takes_initial_policy(planner: Any) -> bool:
         return False
     return parameter is not None and parameter.kind in (parameter.KEYWORD_ONLY,
                                                         parameter.POSITIONAL_OR_KEYWORD)
+
+
+def planner_supports(planner: Any, game: FiniteMFG) -> str | None:
+    """None if ``planner`` takes on ``game``; otherwise why not (its ``supports(game)``
+    returned False or a reason, or raised)."""
+    supports = getattr(planner, "supports", None)
+    if not callable(supports):
+        return None
+    name = solver_name(planner)
+    try:
+        answer = supports(game)
+    except Exception as exc:
+        raise SolverError(f"{name}.supports({game.name}) raised {type(exc).__name__}: "
+                          f"{exc}") from exc
+    if answer is True:
+        return None
+    if isinstance(answer, str) and answer:
+        return f"{name} does not support {game.name}: {answer}"
+    if answer is False:
+        return f"{name} does not support {game.name} (its supports(game) is False)"
+    raise SolverError(f"{name}.supports({game.name}) returned {answer!r}; expected True, "
+                      f"False or a reason (str)")
 
 
 def planner_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int,
@@ -250,7 +276,8 @@ def simulator_populations(simulator: Any, game: FiniteMFG, policy: torch.Tensor,
                                 batch=batch, seed=seed, **options).mu
     except Exception as exc:
         raise SolverError(f"{call} raised {type(exc).__name__}: {exc}") from exc
-    expected = (batch, rounds // record_every + 1, game.n_states)
+    records = rounds // record_every + 1 if game.stationary else game.horizon  # Flow.mu's
+    expected = (batch, records, game.n_states)
     if not isinstance(mu, torch.Tensor) or tuple(mu.shape) != expected or \
             mu.device != game.device:
         got = (f"shape {tuple(mu.shape)} on {mu.device}" if isinstance(mu, torch.Tensor)

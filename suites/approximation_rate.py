@@ -33,19 +33,21 @@ import torch
 from scipy import stats as scipy_stats
 
 from mfcheck import stats, strategies
+from mfcheck.nplayer.scatter import binomial_prefactor, l1_prefactor
 from mfcheck.analytic.congestion import wardrop_n_route
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
-from mfcheck.errors import MFCheckError
+from mfcheck.errors import MFCheckError, SolverError
 from mfcheck.envs import Schedule
 from mfcheck.game import FiniteMFG
 from mfcheck.games import queueing, queueing_equilibrium, random_game, resource_selection
 from mfcheck.games.resource_selection import split_policy
-from mfcheck.kernels import stationary_distribution
+from mfcheck.kernels import distribution, initial_values, policy_value, stationary_distribution
 from mfcheck.kernels.flow import LAZY_MAX_SQUARINGS
 from mfcheck.operators import dobrushin_coefficient
 from mfcheck.nplayer import exact_exploitability
 from mfcheck.protocols import simulator_populations, solver_name
 from mfcheck.report import file_stem, new_figure, save_figure
+from mfcheck.tmf import population_step
 
 Tensor = torch.Tensor
 ALPHA = FALSE_FAILURE_RATE
@@ -165,18 +167,6 @@ def time_averaged_error(mu: Tensor, target: Tensor, burn_in: int) -> Tensor:
     ``(replicas,)``. Records of one replica are correlated, replicas are independent, so
     these are the values to take a mean and a standard error across."""
     return (mu[:, burn_in:] - target).abs().sum(-1).mean(1)
-
-
-def l1_prefactor(variances: Tensor) -> float:
-    """c in E‖μ̂_N − μ‖₁ ≈ c/√N when √N(μ̂_N − μ) is Gaussian with these variances (per state):
-    Σ_s √(2 Var_s/π), as E|Z| = √(2/π) for a standard normal Z."""
-    return float(torch.sqrt(2 * variances.clamp(min=0) / math.pi).sum())
-
-
-def binomial_prefactor(mu: Tensor) -> float:
-    """c in E‖μ̂_N − μ‖₁ ≈ c/√N for N independent draws from μ: Σ_s √(2μ_s(1 − μ_s)/π)
-    (each count is Binomial(N, μ_s))."""
-    return l1_prefactor(mu * (1 - mu))
 
 
 #: μ_s below this counts as an empty state (a transient state's rounding in μ^π).
@@ -570,3 +560,356 @@ def exploitability_rate(_, eq: Equilibrium, ctx: Context) -> Outcome:
         f"rounding allowance {SLOPE_ROUNDING:g})" + ("" if rate.passed else
                                                      " — FAILED: it decays slower than N^(-1/2)"))
 
+
+
+# -- the law of large numbers: populations, returns, independent replicas ----------------------
+#
+# `distribution-error` sees how fast μ̂_N concentrates, not where: a simulator whose agents
+# move by a transposed kernel, start from the wrong law, or whose returns are discounted per
+# round concentrates at the right rate around the wrong place. The checks below judge the
+# place: the mean over replicas of μ̂_N and of the mean return against the mean-field limit
+# (exact recursions), with the finite-N bias removed by a fit in 1/N (`Extrapolated`), and
+# whether replicas and seeds are independent draws at all (`replica-independence`).
+
+@dataclass(frozen=True)
+class Transient:
+    """A game played with a fixed policy from the game's own μ0, far from the policy's
+    stationary mean field, so that the population's path and the returns depend on the
+    time scale, the initial law, the kernel's orientation and the reward's time index."""
+
+    label: str
+    game: FiniteMFG
+    policy: Tensor
+    description: str
+
+    @property
+    def schedules(self) -> tuple[str, ...]:
+        """Every schedule for stationary games; finite-horizon games run synchronously."""
+        return TRANSIENT_SCHEDULES if self.game.stationary else ("all",)
+
+
+#: "all"; f = 0.5, where drawing the acting set of k = fN *with* replacement leaves
+#: 1 − e^(−1/2) ≈ 0.39 of the agents acting instead of 0.5; f = 0.1; "one" (κ = 1/N).
+TRANSIENT_SCHEDULES = ("all", "0.5", "0.1", "one")
+
+
+def queueing_transient(device) -> Transient:
+    game = queueing(**QUEUES, device=device)
+    return Transient("queueing-from-idle", game, queueing_equilibrium(**QUEUES).policy(game),
+                     "the queueing game's equilibrium policy played from everyone idle "
+                     "(rewards and transitions depend on L)")
+
+
+#: An interior table for the 4-state garnets below (rows: states).
+GARNET_POLICY = [[0.7, 0.3], [0.4, 0.6], [0.2, 0.8], [0.5, 0.5]]
+
+
+def garnet_transient(device) -> Transient:
+    game = random_game(4, 2, horizon=None, branching=2, monotone=True, discount=0.9, seed=11,
+                       device=device)
+    policy = torch.tensor(GARNET_POLICY, dtype=game.dtype, device=game.device)
+    return Transient("garnet-from-mu0", game, policy,
+                     "a 4-state garnet with L-free transitions and rewards linear in μ, a fixed "
+                     "interior policy, from the garnet's drawn μ0")
+
+
+def horizon_transient(device) -> Transient:
+    game = random_game(4, 2, horizon=4, branching=2, monotone=False, seed=5, device=device)
+    rows = torch.tensor(GARNET_POLICY, dtype=game.dtype, device=game.device)
+    policy = torch.stack([rows, rows.flip(-1), rows.flip(0), rows])  # (H, S, A)
+    return Transient("garnet-horizon-4", game, policy,
+                     "a 4-state garnet with horizon 4, transitions depending on μ, an interior "
+                     "policy that changes with the epoch, from the garnet's μ0")
+
+
+TRANSIENTS: dict[str, Callable[[torch.device], Transient]] = {
+    "queueing-from-idle": queueing_transient, "garnet-from-mu0": garnet_transient,
+    "garnet-horizon-4": horizon_transient}
+
+
+@dataclass(frozen=True)
+class MeanField:
+    """The N → ∞ limit of a run of ``rounds`` rounds in which each agent acts with
+    probability κ per round: ``mu`` ``(records, S)`` the population's law at the records
+    (one per epoch), ``value`` the expected mean return, ``source`` where they come from.
+
+    Stationary games: the population follows T_κ(μ) = (1 − κ)μ + κΦ(μ)
+    (`mfcheck.tmf.population_step`); one agent's discount-weighted law w_n(s) =
+    E[γ^(D_n); x_n = s] (D_n its decisions before round n) follows
+    w_(n+1) = (1 − κ)w_n + κγ·w_n K_n, K_n = Σ_a π(a|·)P(·|·, a, L_n), and it earns
+    κ⟨w_n, r_π(L_n)⟩ in round n: its j-th decision is discounted by γ^j, and the run's
+    truncation after ``rounds`` rounds is exact. From the stationary μ^π this is
+    ⟨μ^π, V^π⟩·(1 − E γ^D), D ~ Binomial(rounds, κ) (`mfcheck.kernels.policy_value`).
+    Finite-horizon games (κ = 1, H rounds): the flow and ⟨μ0, V_0^π⟩ of
+    `mfcheck.kernels.distribution` and `policy_value`, discounted by γ^t."""
+
+    mu: Tensor
+    value: float
+    source: str
+
+    @classmethod
+    def of(cls, game: FiniteMFG, policy: Tensor, *, fraction: float, rounds: int,
+           record_every: int) -> MeanField:
+        if not game.stationary:
+            flow = distribution(game, policy)
+            return cls(flow.mu, float(initial_values(game, policy_value(game, policy, flow).v)),
+                       "mfcheck.kernels.distribution and policy_value (exact, from μ0)")
+        mu, w = game.mu0[None], game.mu0
+        path, value = [mu[0]], 0.0
+        for _ in range(rounds):
+            L = mu[0, :, None] * policy
+            value += fraction * float(w @ (game.reward(0, L) * policy).sum(-1))
+            chain = torch.einsum("sa,sap->sp", policy, game.transition(0, L))
+            w = (1 - fraction) * w + fraction * game.discount * (w @ chain)
+            mu = population_step(game, policy, mu, fraction=fraction)
+            path.append(mu[0])
+        return cls(torch.stack(path[::record_every]), value,
+                   f"the mean-field recursion T_κ, κ = {fraction:g}, with each agent's "
+                   f"decisions discounted γ^j (exact, {rounds} rounds from μ0)")
+
+
+def run_populations(simulator, game: FiniteMFG, policy: Tensor, *, n_agents: int,
+                    acting: Schedule, rounds: int | None, batch: int, seed: int,
+                    record_every: int = 1) -> tuple[Tensor, Tensor]:
+    """μ̂_N ``(batch, records, S)`` and the mean return ``(batch,)`` of one call, both
+    validated (`mfcheck.protocols.simulator_populations` for μ̂_N)."""
+    seen = _Recorder(simulator)
+    mu = simulator_populations(seen, game, policy, n_agents=n_agents, acting=acting,
+                               rounds=rounds, batch=batch, seed=seed, record_every=record_every)
+    returns = getattr(seen.trajectory, "mean_return", None)
+    if not isinstance(returns, torch.Tensor) or tuple(returns.shape) != (batch,) or \
+            not torch.isfinite(returns).all():
+        got = (f"shape {tuple(returns.shape)}" + ("" if not isinstance(returns, torch.Tensor) or
+                                                  torch.isfinite(returns).all() else
+                                                  " with NaN or inf")
+               if isinstance(returns, torch.Tensor) else type(returns).__name__)
+        raise SolverError(f"invalid output: {seen.name}.simulate(N={n_agents}, acting={acting}) "
+                          f"gave trajectory.mean_return {got}; expected finite ({batch},)")
+    return mu, returns.to(torch.float64)
+
+
+class _Recorder:
+    """The simulator, keeping the trajectory of its last call."""
+
+    def __init__(self, simulator) -> None:
+        self.simulator, self.name, self.trajectory = simulator, solver_name(simulator), None
+
+    def simulate(self, game, policy, **kwargs):
+        self.trajectory = self.simulator.simulate(game, policy, **kwargs)
+        return self.trajectory
+
+
+@dataclass(frozen=True)
+class MeanPlan:
+    """``population-mean`` and ``mean-return``: per schedule, independent calls at each N of
+    ``sizes`` (``one_sizes`` for ``"one"``, whose epoch is N rounds) with ``replicas``
+    replicas each, ``epochs`` epochs recorded once per epoch."""
+
+    sizes: tuple[int, ...]
+    one_sizes: tuple[int, ...]
+    replicas: int
+    epochs: int
+
+    def sizes_for(self, schedule: Schedule) -> tuple[int, ...]:
+        return self.one_sizes if schedule.kind == "one" else self.sizes
+
+
+MEAN_PLANS = {Budget.QUICK: MeanPlan((100, 400), (50, 200), replicas=32, epochs=3),
+              Budget.FULL: MeanPlan((250, 1000, 4000), (100, 400, 1600), replicas=128,
+                                    epochs=5)}
+
+
+@dataclass(frozen=True)
+class Extrapolated:
+    """δ(N) = (mean over replicas) − (mean-field limit) at each N, fitted as δ∞ + b/N
+    (weighted least squares on 1/N, σ the SE across replicas): the O(1/N) finite-population
+    bias of a mean (second order in the O(1/√N) fluctuations) is fitted, not bounded, and
+    δ∞, the N → ∞ intercept, must be 0. Its interval is δ∞ ± t·SE(δ∞), t Student's on the
+    replicas' R − 1 dof (each point's SE is estimated from R replicas). With the points at
+    N and 4N, SE(δ∞) ≈ 0.75·SE(δ(N)) (the larger N is the more precise)."""
+
+    delta: float
+    standard_error: float
+    measured: tuple[float, ...]  # the means at each N
+    expected: tuple[float, ...]  # the mean-field limits at each N
+
+    @classmethod
+    def of(cls, sizes, estimates: list[stats.ReplicateEstimate], expected) -> Extrapolated:
+        means = np.array([float(e.mean) for e in estimates])
+        se = np.array([float(e.standard_error) for e in estimates])
+        deltas = means - np.asarray(expected, dtype=float)
+        if (se == 0).any():  # identical replicas: no error estimate; exact or wrong
+            exact = bool((np.abs(deltas) <= 1e-12).all())
+            return cls(0.0 if exact else float(deltas[-1]), 0.0, tuple(means), tuple(expected))
+        fit = stats.fit_slope(1.0 / np.asarray(sizes, dtype=float), deltas, se)
+        return cls(fit.intercept, fit.intercept_se, tuple(means), tuple(expected))
+
+    def z(self) -> float:
+        if self.standard_error == 0:
+            return 0.0 if self.delta == 0 else math.inf
+        return abs(self.delta) / self.standard_error
+
+
+def transient_runs(simulator, transient: Transient, schedule: Schedule, plan: MeanPlan,
+                   ctx: Context, salt: int) -> list[tuple[int, Tensor, Tensor, MeanField]]:
+    """For each N: μ̂_N at the start of each epoch ``(replicas, epochs + 1, S)`` (H records
+    for a finite-horizon game), the mean returns ``(replicas,)`` and the mean-field limit."""
+    game, out = transient.game, []
+    for i, n in enumerate(plan.sizes_for(schedule)):
+        every = schedule.steps(n)
+        rounds = plan.epochs * every if game.stationary else None
+        mu, returns = run_populations(simulator, game, transient.policy, n_agents=n,
+                                      acting=schedule, rounds=rounds, batch=plan.replicas,
+                                      seed=ctx.seed_for(salt + i), record_every=every)
+        limit = MeanField.of(game, transient.policy, fraction=schedule.acting_fraction(n),
+                             rounds=rounds or game.horizon, record_every=every)
+        out.append((n, mu.cpu(), returns.cpu(), limit))
+    return out
+
+
+def every_schedule(simulator, transient: Transient, plan: MeanPlan, ctx: Context):
+    """(text, schedule, `transient_runs`) for each schedule of ``transient``."""
+    for j, text in enumerate(transient.schedules):
+        schedule = Schedule.parse(text)
+        yield text, schedule, transient_runs(simulator, transient, schedule, plan, ctx,
+                                             salt=100 * j)
+
+
+def _verdict(results: list[tuple[str, Extrapolated]], alpha: float, dof: int):
+    """The largest |z| and the cells whose |δ∞| exceeds t·SE."""
+    threshold = float(scipy_stats.t.isf(alpha / 2, dof))
+    failed = [(k, e) for k, e in results if e.z() > threshold]
+    worst = max(results, key=lambda r: r[1].z())
+    return threshold, failed, worst
+
+
+@suite.check("population-mean", games=TRANSIENTS)
+def population_mean(simulator, transient: Transient, ctx: Context) -> Outcome:
+    """The mean over replicas of μ̂_N at every epoch follows the exact mean-field recursion (the law of large numbers) for every schedule, the O(1/N) bias fitted in 1/N (z-tests, Bonferroni, rate 1e-4)."""
+    plan = MEAN_PLANS[ctx.budget]
+    results, rows = [], []
+    for text, schedule, runs in every_schedule(simulator, transient, plan, ctx):
+        sizes = [n for n, *_ in runs]
+        records = runs[0][1].shape[1]
+        for r in range(records):
+            for s in range(transient.game.n_states):
+                est = [stats.across_seeds(mu[:, r, s]) for _, mu, _, _ in runs]
+                limit = [float(mf.mu[r, s]) for *_, mf in runs]
+                results.append(((text, r, s), Extrapolated.of(sizes, est, limit)))
+        last = runs[-1]
+        rows.append(f"{schedule} (N = {', '.join(map(str, sizes))}), at N = {last[0]}, epoch "
+                    f"{records - 1}: μ̂ {np.round(last[1][:, -1].mean(0).numpy(), 4).tolist()} vs "
+                    f"{np.round(last[3].mu[-1].cpu().numpy(), 4).tolist()}")
+    alpha = stats.bonferroni(ALPHA, len(results))
+    threshold, failed, (where, worst) = _verdict(results, alpha, plan.replicas - 1)
+    text, r, s = where
+    verdict = ("every mean agrees" if not failed else
+               f"FAIL at {len(failed)} of {len(results)}: " + ", ".join(
+                   f"{k[0]} epoch {k[1]} state {k[2]}" for k, _ in failed[:6]))
+    return Outcome(
+        not failed, worst.z(), 0.0, threshold,
+        f"{solver_name(simulator)}, {transient.description}: the mean over {plan.replicas} "
+        f"replicas of μ̂_N at the start of each epoch against the mean-field limit "
+        f"({MeanField.of.__qualname__}: T_κ from μ0, or the finite-horizon flow of "
+        f"mfcheck.kernels.distribution), the difference fitted as δ∞ + b/N over the N of each "
+        f"schedule; {len(results)} z-tests of δ∞ = 0 (Student t on {plan.replicas - 1} dof, "
+        f"false-failure rate {ALPHA:g} Bonferroni): |z| ≤ {threshold:.3g}; largest |z| = "
+        f"{worst.z():.3g} ({text}, epoch {r}, state {s}: measured "
+        f"{', '.join(f'{m:.5f}' for m in worst.measured)} vs limit "
+        f"{', '.join(f'{m:.5f}' for m in worst.expected)}, δ∞ = {worst.delta:+.5f} ± "
+        f"{worst.standard_error:.2g}); {verdict}. " + "; ".join(rows))
+
+
+@suite.check("mean-return", games=TRANSIENTS)
+def mean_return(simulator, transient: Transient, ctx: Context) -> Outcome:
+    """The mean over replicas of the population's mean return equals the mean-field value of the policy on the epoch scale (each agent's j-th decision discounted γ^j) for every schedule, the O(1/N) bias fitted in 1/N (z-tests, Bonferroni, rate 1e-4)."""
+    plan = MEAN_PLANS[ctx.budget]
+    alpha = stats.bonferroni(ALPHA, len(transient.schedules))
+    threshold = float(scipy_stats.t.isf(alpha / 2, plan.replicas - 1))
+    results, rows = [], []
+    for text, schedule, runs in every_schedule(simulator, transient, plan, ctx):
+        fit = Extrapolated.of([n for n, *_ in runs],
+                              [stats.across_seeds(returns) for _, _, returns, _ in runs],
+                              [mf.value for *_, mf in runs])
+        results.append((text, fit))
+        rows.append(f"{schedule}: measured " + ", ".join(
+            f"{m:.4f} (N = {n})" for m, (n, *_) in zip(fit.measured, runs))
+            + " vs " + ", ".join(f"{v:.4f}" for v in fit.expected)
+            + f" from {runs[0][3].source}; δ∞ = {fit.delta:+.4f} ± {fit.standard_error:.2g}"
+            + ("" if fit.z() <= threshold else " FAILED"))
+    threshold, failed, (where, worst) = _verdict(results, alpha, plan.replicas - 1)
+    return Outcome(
+        not failed, {k: e.delta for k, e in results}, 0.0,
+        {k: threshold * e.standard_error for k, e in results},
+        f"{solver_name(simulator)}, {transient.description}, {plan.epochs} epochs "
+        f"({transient.game.horizon or 'discounted, γ = ' + format(transient.game.discount, 'g')}"
+        f"{' epochs' if transient.game.horizon else ''}): mean return over {plan.replicas} "
+        f"replicas against the mean-field value of the policy (per schedule, each agent's j-th "
+        f"decision discounted γ^j), the difference fitted as δ∞ + b/N; z-tests of δ∞ = 0 "
+        f"(Student t on {plan.replicas - 1} dof, false-failure rate {ALPHA:g} Bonferroni over "
+        f"{len(results)} schedules): |z| ≤ {threshold:.3g}; largest |z| = {worst.z():.3g} "
+        f"({where}); " + ("every schedule agrees" if not failed else
+                          "FAIL for " + ", ".join(k for k, _ in failed)) + ". " + "; ".join(rows))
+
+
+@dataclass(frozen=True)
+class IndependencePlan:
+    """``replica-independence``: ``calls`` calls with consecutive seeds, ``replicas``
+    replicas each, N agents, synchronous, ``epochs`` epochs."""
+
+    calls: int
+    replicas: int
+    n_agents: int
+    epochs: int
+
+
+INDEPENDENCE_PLANS = {Budget.QUICK: IndependencePlan(8, 64, 200, 4),
+                      Budget.FULL: IndependencePlan(16, 32, 1000, 8)}
+
+
+@suite.check("replica-independence", games={"garnet-from-mu0": garnet_transient})
+def replica_independence(simulator, transient: Transient, ctx: Context) -> Outcome:
+    """Replicas of one call and calls with different seeds are independent: the spread of the calls' means matches the spread within calls (one-way ANOVA F-test, two-sided, per state and for the return, Bonferroni, rate 1e-4)."""
+    plan = INDEPENDENCE_PLANS[ctx.budget]
+    game, schedule = transient.game, Schedule("all")
+    rounds = plan.epochs
+    summaries = []  # per call: (replicas, S + 1): time-averaged μ̂_N and the mean return
+    for c in range(plan.calls):
+        mu, returns = run_populations(simulator, game, transient.policy,
+                                      n_agents=plan.n_agents, acting=schedule, rounds=rounds,
+                                      batch=plan.replicas, seed=ctx.seed_for(c))
+        summaries.append(torch.cat([mu[:, 1:].mean(1), returns[:, None]], 1).cpu().numpy())
+    x = np.stack(summaries)  # (calls, replicas, S + 1)
+    C, B = plan.calls, plan.replicas
+    within = x.var(axis=1, ddof=1).mean(0)
+    between = B * x.mean(axis=1).var(axis=0, ddof=1)
+    alpha = stats.bonferroni(ALPHA, x.shape[-1])
+    lo = float(scipy_stats.f.ppf(alpha / 2, C - 1, C * (B - 1)))
+    hi = float(scipy_stats.f.isf(alpha / 2, C - 1, C * (B - 1)))
+    labels = [f"μ̂(state {s})" for s in range(game.n_states)] + ["mean return"]
+    findings, ratios = [], {}
+    identical = (x.max(axis=1) == x.min(axis=1)).all(0)  # per statistic, in every call
+    for label, w, b, same in zip(labels, within, between, identical):
+        if same:
+            findings.append(f"{label}: every replica of a call identical (no spread within "
+                            f"calls)" + (", and every call identical" if
+                                         (x[:, 0] == x[0, 0]).all(0)[labels.index(label)]
+                                         else ""))
+            ratios[label] = math.nan
+            continue
+        ratios[label] = float(b / w)
+        if not lo <= b / w <= hi:
+            findings.append(f"{label}: F = {b / w:.3g} " + (
+                "above: replicas of one call move together (correlated draws)" if b / w > hi
+                else "below: calls with different seeds are more alike than replicas "
+                     "(the seed ignored, or shared streams)"))
+    return Outcome(
+        not findings, ratios, 1.0, [lo, hi],
+        f"{solver_name(simulator)}, {transient.description}, N = {plan.n_agents}, synchronous, "
+        f"{plan.epochs} epochs: {C} calls with seeds {ctx.seed_for(0)} … {ctx.seed_for(C - 1)} "
+        f"× {B} replicas; per replica μ̂_N averaged over the epochs and the mean return; "
+        f"F = B·(variance of the call means)/(mean variance within calls) ~ F({C - 1}, "
+        f"{C * (B - 1)}) when replicas and calls are independent draws; two-sided at "
+        f"{ALPHA:g} Bonferroni over {x.shape[-1]} statistics: F in [{lo:.3g}, {hi:.3g}]; F = "
+        + ", ".join(f"{k}: {v:.3g}" for k, v in ratios.items()) + "; "
+        + ("independent" if not findings else "FAIL: " + "; ".join(findings)))
