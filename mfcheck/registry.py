@@ -10,6 +10,7 @@ from .errors import UsageError
 SUITE_MODULES = {
     "two-route": "mfcheck.suites.two_route",
     "n-route": "mfcheck.suites.n_route",
+    "multi-epoch": "mfcheck.suites.multi_epoch",
     "openspiel-parity": "mfcheck.suites.openspiel_parity",
     "ising": "mfcheck.suites.ising",
     "ising-mfq": "mfcheck.suites.ising_mfq",

@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .check import ERROR, FAIL, PASS, SKIP, XFAIL, CheckResult
 
 JSON_NAME, JUNIT_NAME, MARKDOWN_NAME = "report.json", "junit.xml", "report.md"
@@ -294,6 +296,11 @@ def _artifact_links(r: CheckResult, report_dir: Path | None) -> str:
 
 def first_line(s: str) -> str:
     return s.strip().splitlines()[0] if s and s.strip() else ""
+
+
+def format_vector(x: Any) -> str:
+    """A vector (or scalar) with six decimals: ``[0.300000, 0.700000]``."""
+    return "[" + ", ".join(f"{v:.6f}" for v in np.atleast_1d(np.asarray(x, dtype=float))) + "]"
 
 
 def format_value(x: Any, max_items: int = 4) -> str:

@@ -18,8 +18,10 @@ with μ the state marginal of L, and one of two couplings:
 
 μ0 is drawn from a flat Dirichlet. Everything is drawn from ``torch.Generator(seed)`` on
 the CPU, then moved to ``device``, so a seed names the same game on every device.
-The game is time-homogeneous; ``horizon=None`` with ``discount < 1`` gives the
-discounted stationary version.
+The game is time-homogeneous, unless ``time_varying=True``: then every epoch has its own
+r̃_t and its own successor laws (drawn after everything above, so a seed names the same
+epoch-0 game either way), the crowd term staying the same. ``horizon=None`` with
+``discount < 1`` gives the discounted stationary version.
 """
 
 from __future__ import annotations
@@ -50,16 +52,19 @@ def _successor_laws(n_states: int, n_actions: int, branching: int, count: int,
 
 def random_game(n_states: int, n_actions: int, horizon: int | None = 3, *, branching: int = 2,
                 monotone: bool = False, coupling: float = 1.0, discount: float = 1.0,
-                seed: int = 0, device=None) -> FiniteMFG:
+                time_varying: bool = False, seed: int = 0, device=None) -> FiniteMFG:
     """A random garnet mean-field game (see the module docstring)."""
     name = (f"random_game(S={n_states}, A={n_actions}, horizon={horizon}, branching={branching}, "
-            f"{'monotone' if monotone else 'general'}, seed={seed})")
+            f"{'monotone' if monotone else 'general'}{', time-varying' if time_varying else ''}, "
+            f"seed={seed})")
     if not (isinstance(n_states, int) and isinstance(n_actions, int)
             and n_states >= 1 and n_actions >= 1):
         raise InvalidGameError(f"game {name!r}: n_states and n_actions must be positive ints")
     if not (isinstance(branching, int) and 1 <= branching <= n_states):
         raise InvalidGameError(f"game {name!r}: branching must be an int in [1, n_states = "
                                f"{n_states}], got {branching!r}")
+    if time_varying and horizon is None:
+        raise InvalidGameError(f"game {name!r}: a stationary game cannot vary in time")
     device = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
     mu0 = _dirichlet((n_states,), gen)
@@ -73,16 +78,27 @@ def random_game(n_states: int, n_actions: int, horizon: int | None = 3, *, branc
         crowd = coupling * torch.randn(n_states, n_states, generator=gen, dtype=DEFAULT_DTYPE)
         laws = _successor_laws(n_states, n_actions, branching, 2, gen)
         mix = torch.rand(n_states, generator=gen, dtype=DEFAULT_DTYPE)
+    base, laws = base[None], laws[None]
+    if time_varying:
+        later = horizon - 1
+        base = torch.cat([base, torch.rand(later, n_states, n_actions, generator=gen,
+                                           dtype=DEFAULT_DTYPE)])
+        laws = torch.cat([laws, _successor_laws(n_states, n_actions, branching,
+                                                later * laws.shape[1], gen)
+                          .reshape(later, *laws.shape[1:])])
     base, crowd, laws, mix = (x.to(device) for x in (base, crowd, laws, mix))
-    p0, dp = laws[0], laws[-1] - laws[0]  # dp = 0 when monotone
+    p0, dp = laws[:, 0], laws[:, -1] - laws[:, 0]  # dp = 0 when monotone
+
+    def epoch(t):
+        return t if time_varying else 0
 
     def reward(t, L):
         mu = L.sum(-1)
-        return base + (mu @ crowd.T).unsqueeze(-1)
+        return base[epoch(t)] + (mu @ crowd.T).unsqueeze(-1)
 
     def transition(t, L):
         weight = (L.sum(-1) @ mix)[..., None, None, None]
-        return p0 + weight * dp
+        return p0[epoch(t)] + weight * dp[epoch(t)]
 
     return FiniteMFG(mu0, reward, transition, n_actions=n_actions, horizon=horizon,
                      discount=discount, name=name, batched=True, device=device)
