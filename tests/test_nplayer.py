@@ -24,7 +24,7 @@ from mfcheck.games import random_game
 from mfcheck.kernels import Values, distribution, exploitability, policy_value
 from mfcheck.nplayer import (ReferenceSimulator, deviator_mdp, exact_exploitability,
                              simulate, simulated_exploitability, state_law)
-from mfcheck.nplayer import _native, sampling
+from mfcheck.nplayer import native_kernel, sampling
 from mfcheck.nplayer.exact import count_vectors
 from mfcheck.nplayer.simulator import acting_agents
 
@@ -280,8 +280,8 @@ def test_runs_are_reproducible_and_replicas_independent_of_batch_size(device):
 def test_native_kernel_draws_what_torch_draws_bit_for_bit(horizon, n_agents, threads):
     """The C kernel against the torch reference, with a deviating agent 0, on one thread and
     (above `PARALLEL_MIN_DRAWS`) on two."""
-    if _native.load() is None:
-        pytest.skip(f"native kernel unavailable: {_native.unavailable_reason()}")
+    if native_kernel.load() is None:
+        pytest.skip(f"native kernel unavailable: {native_kernel.unavailable_reason()}")
     torch.set_num_threads(threads)
     game = random_game(5, 3, horizon=horizon, discount=0.9, seed=8, coupling=2.0)
     pi = random_policy(game, 4)

@@ -36,6 +36,7 @@ from .exact import DeviatorMDP, best_value, deviator_mdp, policy_value, state_la
 from .exploitability import (ExactExploitability, SimulatedExploitability, exact_exploitability,
                              mean_field_best_response, simulated_exploitability)
 from .simulator import Simulation, Trajectory, simulate
+from . import _native as native_kernel  # the C kernel of the draws (load, unavailable_reason)
 
 
 class ReferenceSimulator:
@@ -49,5 +50,5 @@ class ReferenceSimulator:
 
 __all__ = ["DeviatorMDP", "ExactExploitability", "ReferenceSimulator", "SimulatedExploitability",
            "Simulation", "Trajectory", "best_value", "deviator_mdp", "exact_exploitability",
-           "mean_field_best_response", "policy_value", "simulate", "simulated_exploitability",
-           "state_law"]
+           "mean_field_best_response", "native_kernel", "policy_value", "simulate",
+           "simulated_exploitability", "state_law"]

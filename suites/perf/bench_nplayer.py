@@ -8,7 +8,7 @@ The game: a 10-state, 4-action garnet (`mfcheck.games.random_game`, seed 0, tran
 that depend on L, γ = 0.9), the uniform policy, one replica of N agents, synchronous
 rounds (k = N: every agent draws an action and a next state per round). An
 *agent-transition* is one agent's action and move. Backends: ``native`` (the C kernel of
-`mfcheck.nplayer._native`, CPU only; skipped where it does not build) and ``torch``
+`mfcheck.nplayer.native_kernel`, CPU only; skipped where it does not build) and ``torch``
 (eager torch ops, every device); the CUDA parameters skip without a GPU.
 
 - ``time_round``: one round (after a warm-up round in setup);
@@ -29,7 +29,7 @@ from mfcheck.bench import measure
 from mfcheck.devices import synchronize
 from mfcheck.games import random_game
 from mfcheck.nplayer import Simulation
-from mfcheck.nplayer import _native
+from mfcheck.nplayer import native_kernel
 
 DEVICES = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 SIZES = [1_000, 10_000, 100_000, 1_000_000]
@@ -43,8 +43,10 @@ def game(device: str):
 
 def simulation(n_agents: int, device: str, backend: str) -> Simulation:
     """A simulation of the benchmark game after one warm-up round."""
-    if backend == "native" and (torch.device(device).type != "cpu" or _native.load() is None):
-        raise NotImplementedError(f"native kernel: {_native.unavailable_reason() or 'CPU only'}")
+    if backend == "native" and (torch.device(device).type != "cpu"
+                                or native_kernel.load() is None):
+        raise NotImplementedError(
+            f"native kernel: {native_kernel.unavailable_reason() or 'CPU only'}")
     g = game(device)
     sim = Simulation(g, g.uniform_policy(), n_agents=n_agents, backend=backend)
     sim.advance(1)
