@@ -49,11 +49,10 @@ def test_binomial_prefactor_is_the_large_n_limit_of_the_exact_deviation():
 
 
 def synthetic(sizes, scale, exponent, replicas=16, seed=0):
-    """ReplicateEstimates of errors scale·N^exponent with 5% noise per replica."""
+    """Per N, the replicas' errors scale·N^exponent with 5% noise each."""
     g = torch.Generator().manual_seed(seed)
-    return [stats.across_seeds(scale * n ** exponent *
-                               (1 + 0.05 * torch.randn(replicas, generator=g,
-                                                       dtype=torch.float64)))
+    return [(scale * n ** exponent *
+             (1 + 0.05 * torch.randn(replicas, generator=g, dtype=torch.float64))).numpy()
             for n in sizes]
 
 
@@ -65,6 +64,37 @@ def test_rate_fit_contains_minus_half_for_root_n_errors_only():
     assert good.contains(-0.5), good
     assert not flat.contains(-0.5) and not fast.contains(-0.5), (flat, fast)
     assert list(good.sizes[good.sizes >= ar.FIT_FROM]) == [100, 1000, 10000, 100000]
+
+
+def test_a_bent_line_is_not_rescued_by_its_scatter():
+    """Errors that fall like N^(−1/2) to N = 1000 and then stop falling (a floor): the
+    replicate interval stays narrow (the bend is in every replica's line) and excludes
+    −1/2."""
+    sizes = ar.LEVELS[Budget.QUICK].sizes
+    errors = [e + (0.6 / math.sqrt(1000) if n > 1000 else 0.0)
+              for n, e in zip(sizes, synthetic(sizes, 0.6, -0.5, seed=3))]
+    fit = ar.RateFit.of(sizes, errors, FALSE_FAILURE_RATE)
+    assert not fit.contains(-0.5), fit
+    assert fit.interval[1] - fit.interval[0] < 0.1, fit
+
+
+def test_the_slope_test_holds_its_false_failure_rate_under_the_null():
+    """`slope_false_failures` at the quick level, 1000 repetitions at nominal 5%: the
+    failures are within the 1e-4 two-sided binomial range of 50 (the full measurement,
+    20 000 repetitions, is in docs/statistics.md and `test_..._full`)."""
+    failures = ar.slope_false_failures(0.05, 1000, seed=11)
+    lo, hi = st.binom.ppf([5e-5, 1 - 5e-5], 1000, 0.05)
+    assert lo <= failures <= hi, failures
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("nominal", [0.05, 0.01])
+def test_the_slope_test_holds_its_false_failure_rate_under_the_null_full(nominal):
+    """The measurement of docs/statistics.md: 20 000 repetitions; the Clopper–Pearson 95%
+    interval must contain the nominal rate."""
+    failures = ar.slope_false_failures(nominal, 20_000, seed=1)
+    ci = st.binomtest(failures, 20_000).proportion_ci(0.95, method="exact")
+    assert ci.low <= nominal <= ci.high, (failures, ci)
 
 
 def test_equilibria_are_stationary_for_their_policies():
@@ -183,3 +213,50 @@ def test_exploitability_rate_fails_for_a_policy_that_is_not_an_equilibrium():
     ctx = Context(seed=0, budget=Budget.QUICK, device=torch.device("cpu"))
     outcome = ar.exploitability_rate(HARNESS, off, ctx)
     assert not outcome.passed and "FAILED" in outcome.message
+
+
+@pytest.mark.parametrize("fraction, rounds", [(1.0, 7), (0.5, 12), (0.1, 40), (0.02, 150)])
+def test_the_mean_field_return_from_the_stationary_law_is_the_kernels_value(fraction, rounds):
+    """From μ^π every decision earns ⟨μ^π, r_π⟩ in expectation, so the recursion's value is
+    ⟨μ^π, V^π⟩·(1 − E γ^D), D ~ Binomial(rounds, κ), V^π of `kernels.policy_value`; and
+    the population stays at μ^π."""
+    from mfcheck.kernels import initial_values, policy_value
+    eq = ar.queues_equilibrium(CPU)
+    game, policy = eq.game, eq.policy
+    flow = stationary_distribution(game, policy)
+    v = policy_value(game, policy, flow).v
+    mf = ar.MeanField.of(game, policy, fraction=fraction, rounds=rounds, record_every=1,
+                         initial=flow.mu)
+    truncation = 1 - (1 - fraction + fraction * game.discount) ** rounds
+    assert mf.value == pytest.approx(float(flow.mu @ v) * truncation, rel=1e-10)
+    assert torch.allclose(mf.mu, flow.mu.expand_as(mf.mu), atol=1e-10)
+    # and the finite-horizon value is the kernels' own
+    t = ar.horizon_transient(CPU)
+    fh = ar.MeanField.of(t.game, t.policy, fraction=1.0, rounds=t.game.horizon, record_every=1)
+    from mfcheck.kernels import distribution
+    expected = initial_values(t.game, policy_value(t.game, t.policy, distribution(t.game, t.policy)).v)
+    assert fh.value == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_the_synchronous_recursion_is_the_kernels_flow_on_a_horizon_game():
+    """κ = 1 on a stationary game: the path is the kernels' synchronous flow μ_(t+1) = Φ(μ_t),
+    and the return Σ_t γ^t ⟨μ_t ⊗ π, r(L_t)⟩."""
+    t = ar.queueing_transient(CPU)
+    game, policy = t.game, t.policy
+    mf = ar.MeanField.of(game, policy, fraction=1.0, rounds=5, record_every=1)
+    mu, value = game.mu0, 0.0
+    for n in range(5):
+        L = mu[:, None] * policy
+        assert torch.allclose(mf.mu[n], mu, atol=1e-14)
+        value += game.discount ** n * float((L * game.reward(0, L)).sum())
+        mu = step(game, 0, L)
+    assert mf.value == pytest.approx(value, rel=1e-12)
+
+
+def test_the_extrapolation_removes_a_one_over_n_bias_and_flags_a_constant_one():
+    """δ(N) = b/N exactly fits to δ∞ = 0; a constant offset stays."""
+    sizes = [100, 400]
+    ests = [stats.ReplicateEstimate(0.3 / n + 1.0, 0.01, 32, 31) for n in sizes]
+    assert ar.Extrapolated.of(sizes, ests, [1.0, 1.0]).delta == pytest.approx(0, abs=1e-12)
+    off = ar.Extrapolated.of(sizes, ests, [0.9, 0.9])
+    assert off.delta == pytest.approx(0.1) and off.z() > 5  # SE = √17/3 · 0.01
