@@ -8,21 +8,34 @@ replicas of the game, then rolls the learned policy out itself and measures G/G(
 replica; the replicas are independent, so their spread is an honest standard error.
 Learning curves come from a recording proxy of the environment (`StepRecorder`): no
 cooperation from the learner is needed.
+
+Power against naive policies. At N = 100 uniform random bids already score
+U = E[G(x)]/G(x*) = 0.977 (x a sum of N uniform bids, its law exact by convolution:
+`uniform_bids`), above the paper's 0.95; the target at each N is therefore
+max(0.95, U_N + margin_N) (`target`), the margin the least that makes uniform bids fail
+with probability ≤ `UNIFORM_PASS_RATE` under the check's own one-sided bound, and the
+evaluation at such an N runs `Level.resolving_epochs` so that the margin is small
+(N = 100, quick: target ≈ 0.981–0.983 by schedule; at N = 500 and 1000 U_N < 1e-30 and the
+target is 0.95). Bidding one constant b fails at every N (its best, b = 4 at N = 100,
+scores 0.946; b = 1 at N = 500, 0.920).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+from scipy import stats as sst
 
 from mfcheck import stats
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.envs import SYNCHRONOUS, Schedule, sample_actions
-from mfcheck.envs.gaussian_squeeze import GaussianSqueeze
+from mfcheck.envs.gaussian_squeeze import N_ACTIONS, GaussianSqueeze, squeeze_objective
 from mfcheck.errors import SolverError
 from mfcheck.protocols import learner_policy, solver_name
 from mfcheck.report import atomic_write, file_stem, new_figure, save_figure
@@ -30,7 +43,8 @@ from mfcheck.report import atomic_write, file_stem, new_figure, save_figure
 ALPHA = FALSE_FAILURE_RATE
 TARGET = 0.95  # G/G(x*) the issue asks of MF-Q and MF-AC
 #: Yang et al. 2018 report their baselines without the mean action (IL, FMQ, Rec-FMQ, MAAC)
-#: failing from here on; a learner that declares ``baseline = True`` is expected to as well.
+#: failing from here on; below it (N = 100) they keep uniform bids, which the target rejects:
+#: a learner that declares ``baseline = True`` is expected to fail at every N.
 BASELINES_FAIL_FROM = 500
 
 suite = Suite("gaussian-squeeze", role="learner",
@@ -70,15 +84,20 @@ class Level:
     train_steps: int
     settle_epochs: int
     measured_epochs: int
+    #: Measured epochs where uniform random bids score above TARGET (N = 100): enough to
+    #: tell them from a learner (`target`).
+    resolving_epochs: int
 
 
 #: Replicas buy power: the one-sided bound is mean + t·SE, so a learner that reaches the
 #: optimum in a fraction p of its replicas (and ≈ 0 in the others) passes unless p is small
 #: enough; at 1e-4 that is p below ≈ 0.61 with 32 replicas (0.38 with 16, 0.76 with 64).
 LEVELS = {Budget.QUICK: Level(replicas=32, train_epochs=300, train_steps=2000, settle_epochs=5,
-                              measured_epochs=10),
+                              measured_epochs=10, resolving_epochs=200),
           Budget.FULL: Level(replicas=64, train_epochs=3000, train_steps=20000, settle_epochs=20,
-                             measured_epochs=100)}
+                             measured_epochs=100, resolving_epochs=400)}
+#: The largest probability with which uniform random bids may pass (`target`).
+UNIFORM_PASS_RATE = 1e-4
 
 
 def learner_schedule(learner, setting: Setting) -> Setting:
@@ -94,6 +113,60 @@ def learner_schedule(learner, setting: Setting) -> Setting:
         raise SolverError(f"{solver_name(learner)}.agents_per_step must be a positive int, "
                           f"got {k!r}")
     return Setting(setting.n_agents, Schedule("fraction", min(1.0, k / setting.n_agents)))
+
+
+@functools.lru_cache(maxsize=16)
+def uniform_bids(n_agents: int, mu: float = 400.0, sigma: float = 200.0) -> tuple[float, float]:
+    """(U, σ): mean and standard deviation of G(x)/G(x*) in one round in which every agent
+    bids uniformly at random, exactly: x is the sum of N independent uniform bids 0..9, its
+    law the N-fold convolution of the uniform law."""
+    law = np.ones(1)
+    for _ in range(n_agents):
+        law = np.convolve(law, np.full(N_ACTIONS, 1.0 / N_ACTIONS))
+    env = GaussianSqueeze(n_agents, mu=mu, sigma=sigma)
+    ratio = squeeze_objective(np.arange(law.size, dtype=np.float64), mu, sigma) / env.optimum()[1]
+    mean = float(law @ ratio)
+    return mean, float(math.sqrt(max(law @ (ratio - mean) ** 2, 0.0)))
+
+
+@dataclass(frozen=True)
+class Target:
+    """What `reaches-optimum` requires at one N: ``value`` = max(TARGET, uniform + margin)."""
+
+    value: float
+    uniform: float
+    margin: float
+    measured_epochs: int
+
+    def describe(self) -> str:
+        return (f"target {self.value:.4f} = max({TARGET:g}, U + {self.margin:.4f}): uniform "
+                f"random bids score U = {self.uniform:.4g} exactly, and U + margin makes them "
+                f"fail with probability ≤ {UNIFORM_PASS_RATE:g}")
+
+
+def target(setting: Setting, level: Level) -> Target:
+    """The target at ``setting`` (N and the learner's schedule) and the epochs to measure.
+
+    Uniform bids are a Markov chain (each acting agent redraws its bid uniformly) whose
+    correlations at lag k are at most (1 − f)^k, f = k/N the acting fraction (its
+    eigenvalues are (1 − f)^j), started in its stationary law by the reset. The mean of G/G*
+    over R = E/f rounds (E epochs) then has variance ≤ σ²(1 + ρ)/((1 − ρ)R) = σ²(2 − f)/E,
+    ρ = 1 − f: s̄ = σ·√((2 − f)/E) per replica. Over n replicas uniform bids pass (upper
+    bound mean + t·S/√n ≥ target) only if their mean exceeds U + z·s̄/√n or their sample
+    SD S exceeds c·s̄ (c² the χ²_{n−1} quantile over n − 1), each with probability
+    `UNIFORM_PASS_RATE`/2 (normal approximation): margin = (z + t·c)·s̄/√n. Where uniform
+    bids score at least TARGET the evaluation runs ``level.resolving_epochs``."""
+    n_agents = setting.n_agents
+    uniform, sd = uniform_bids(n_agents)
+    epochs = level.resolving_epochs if uniform >= TARGET else level.measured_epochs
+    f = setting.schedule.acting_fraction(n_agents)
+    n = level.replicas
+    beta = UNIFORM_PASS_RATE / 2
+    t = float(sst.t.isf(ALPHA, n - 1))
+    c = math.sqrt(float(sst.chi2.isf(beta, n - 1)) / (n - 1))
+    z = float(sst.norm.isf(beta))
+    margin = (z + t * c) * sd * math.sqrt((2.0 - f) / epochs) / math.sqrt(n)
+    return Target(max(TARGET, uniform + margin), uniform, margin, epochs)
 
 
 def rounds_for(epochs: int, setting: Setting) -> int:
@@ -125,10 +198,11 @@ class StepRecorder:
 
 
 def evaluate(policy, env: GaussianSqueeze, level: Level, setting: Setting,
-             generator: torch.Generator) -> torch.Tensor:
-    """Mean G/G(x*) per replica ``(replicas,)`` of ``policy`` played from a fresh reset."""
+             generator: torch.Generator, measured_epochs: int | None = None) -> torch.Tensor:
+    """Mean G/G(x*) per replica ``(replicas,)`` of ``policy`` played from a fresh reset, over
+    ``measured_epochs`` (default ``level.measured_epochs``) after ``level.settle_epochs``."""
     settle = rounds_for(level.settle_epochs, setting)
-    measured = rounds_for(level.measured_epochs, setting)
+    measured = rounds_for(measured_epochs or level.measured_epochs, setting)
     obs = env.reset(generator)
     total = torch.zeros(env.batch, dtype=torch.float64, device=env.device)
     for k in range(settle + measured):
@@ -141,17 +215,18 @@ def evaluate(policy, env: GaussianSqueeze, level: Level, setting: Setting,
 
 @suite.check("reaches-optimum", games=_settings(100, 500, 1000))
 def reaches_optimum(learner, setting: Setting, ctx: Context) -> Outcome:
-    """The learned policy's mean G/G(x*) over replicas is ≥ 0.95 (one-sided t-bound across replicas)."""
+    """The learned policy's mean G/G(x*) over replicas is ≥ 0.95 and beyond uniform random bids' reach (one-sided t-bound across replicas)."""
     level = LEVELS[ctx.budget]
     N = setting.n_agents
     setting = learner_schedule(learner, setting)
+    goal = target(setting, level)
     env = GaussianSqueeze(N, batch=level.replicas, schedule=setting.schedule, device=ctx.device)
     g_star = env.optimum()[1]
     steps = min(level.train_steps, rounds_for(level.train_epochs, setting))
     recorder = StepRecorder(env, lambda e: e.objective(e.total_bid()) / g_star, steps)
     policy = learner_policy(learner, recorder, steps=steps, seed=ctx.seed)
     generator = ctx.generator(1, ctx.device)  # the check's own stream
-    ratio = evaluate(policy, env, level, setting, generator)
+    ratio = evaluate(policy, env, level, setting, generator, goal.measured_epochs)
 
     est = stats.across_seeds(ratio)
     half_width = est.one_sided_half_width(ALPHA)
@@ -159,21 +234,25 @@ def reaches_optimum(learner, setting: Setting, ctx: Context) -> Outcome:
     name = solver_name(learner)
     artifacts = (record_learning_curve(ctx.report_dir, name, setting, recorder, est, half_width)
                  if ctx.report_dir is not None else ())
-    baseline = getattr(learner, "baseline", False) and N >= BASELINES_FAIL_FROM
+    baseline = getattr(learner, "baseline", False)
+    why = (f"a baseline; Yang et al. 2018 report their baselines (IL, FMQ, Rec-FMQ, MAAC) "
+           f"failing at N >= {BASELINES_FAIL_FROM}" if N >= BASELINES_FAIL_FROM else
+           f"a baseline without ā: every agent is paid the same G, so its own action carries "
+           f"no signal and it keeps uniform bids (docs/marl.md), which score "
+           f"{goal.uniform:.4f} < the target {goal.value:.4f}")
     return Outcome(
-        upper >= TARGET, est.mean, f">= {TARGET:g}", half_width,
+        upper >= goal.value, est.mean, f">= {goal.value:.4g}", half_width,
         f"{name}, N = {N}, schedule {setting.schedule}, {steps} training steps "
         f"({steps * setting.schedule.agents_per_round(N) / N:g} epochs) on {level.replicas} "
         f"replicas: mean G/G(x*) = "
         f"{est.mean:.4f} ± {est.standard_error:.4f} (SE across replicas, min "
         f"{float(ratio.min()):.4f}), {1 - 2 * ALPHA:.2%} interval [{est.mean - half_width:.4f}, "
-        f"{upper:.4f}]; fails only when the one-sided upper bound {upper:.4f} < {TARGET:g} "
-        f"(false-failure rate {ALPHA:g}, Student t on {est.dof} dof); G measured over "
-        f"{level.measured_epochs} epochs after {level.settle_epochs} from a fresh reset",
+        f"{upper:.4f}]; fails only when the one-sided upper bound {upper:.4f} < "
+        f"{goal.value:.4f} (false-failure rate {ALPHA:g}, Student t on {est.dof} dof; "
+        f"{goal.describe()}); G measured over {goal.measured_epochs} epochs after "
+        f"{level.settle_epochs} from a fresh reset",
         artifacts=tuple(artifacts),
-        expected_failure=(f"a baseline; Yang et al. 2018 report their baselines (IL, FMQ, "
-                          f"Rec-FMQ, MAAC) failing at N >= {BASELINES_FAIL_FROM}"
-                          if baseline else None))
+        expected_failure=why if baseline else None)
 
 
 # -- learning curves ------------------------------------------------------------------------

@@ -1,11 +1,15 @@
-"""A deliberately broken Temporal Mean Field learner: `population-feedback` of the
-``sync-async`` suite must catch it (tests/test_power_sync_async.py)."""
+"""Deliberately broken Temporal Mean Field learners, written from the TMF learner protocol
+(README, "A Temporal Mean Field learner"; `mfcheck.tmf`): each is the reference TMF-PG with
+one bug, and a named check of the ``sync-async`` suite must give it status FAIL
+(`CATALOGUE`, run by tests/test_power_catalogue.py)."""
 
 from __future__ import annotations
 
 import torch
 
-from mfcheck.reference.marl.tmf_pg import TMFPG
+from mfcheck.reference.marl.tmf_pg import TMFPG, population_features
+
+from .catalogue import Entry
 
 
 class IgnoresPopulation(TMFPG):
@@ -39,3 +43,43 @@ class LearnsFromIdleAgents(TMFPG):
                                  monitor=monitor)
         finally:
             del env.acting_mask, env.step
+
+
+class StalePopulation(TMFPG):
+    """TMF-PG that conditions its steps on the population of the last reset (the plausible
+    bug of a population input cached once per episode): during training every step's
+    features are φ(μ₀) while μ moves on; the returned policy reads the μ it is given."""
+
+    name = "broken: tmf-pg conditions on a stale population"
+
+    def learn(self, env, *, steps, seed, temperature=None, monitor=None):
+        real_reset = env.reset
+
+        def reset(generator):
+            ob = real_reset(generator)
+            self._stale = population_features(ob.population)
+            return ob
+
+        env.reset = reset
+        try:
+            return super().learn(env, steps=steps, seed=seed, temperature=temperature,
+                                 monitor=monitor)
+        finally:
+            del env.reset, self._stale
+
+    def features(self, population: torch.Tensor) -> torch.Tensor:
+        return self._stale
+
+
+CATALOGUE = [
+    Entry("tests.broken_tmf:IgnoresPopulation", role="tmf-learner",
+          bug_class="stale population",
+          description="policy and critic fed the uniform law instead of μ",
+          caught_by=("sync-async::population-feedback",)),
+    Entry("tests.broken_tmf:LearnsFromIdleAgents", role="tmf-learner", bug_class="acting set",
+          description="learns from every agent, idle ones included (all-true mask)",
+          caught_by=("sync-async::same-equilibrium", "sync-async::same-performance")),
+    Entry("tests.broken_tmf:StalePopulation", role="tmf-learner", bug_class="stale population",
+          description="each training step conditioned on μ of the last reset",
+          caught_by=("sync-async::population-feedback",)),
+]

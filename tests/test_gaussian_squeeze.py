@@ -21,6 +21,8 @@ from mfcheck.errors import InvalidGameError, InvalidPolicyError, SolverError, Us
 from mfcheck.registry import get_suite
 from mfcheck.suites import gaussian_squeeze as gs_suite
 
+from .broken_learners import UniformBids
+
 SUITE = get_suite("gaussian-squeeze")
 X_STAR, G_STAR = squeeze_optimum(400.0, 200.0)
 
@@ -200,9 +202,12 @@ def test_the_optimum_passes_for_any_seed(seed):
     assert result.status == PASS, result.message
 
 
-def test_baselines_are_expected_to_fail_from_n_500():
+def test_baselines_are_expected_to_fail():
+    """From N = 500 as Yang et al. 2018 report; at N = 100 because uniform bids, which a
+    baseline without ā keeps, fall short of the target there."""
     il = FixedBid("il-like", 0.8, baseline=True)
-    assert _run(il, "N=100").status == FAIL
+    result = _run(il, "N=100")
+    assert result.status == XFAIL and "keeps uniform bids" in result.message
     result = _run(il, "N=500")
     assert result.status == XFAIL and "Yang et al. 2018" in result.message
     assert _run(FixedBid("good-baseline", baseline=True), "N=1000").status == PASS
@@ -272,3 +277,63 @@ def test_the_recorder_is_the_environment_to_the_learner():
     assert recorder.values.tolist() == [[10.0] * 3, [20.0] * 3]
     with pytest.raises(SolverError, match="more than steps = 2"):
         recorder.step(torch.ones(3, 10, dtype=torch.long))
+
+
+# -- power against naive policies -------------------------------------------------------------
+
+def test_uniform_bids_score_is_exact():
+    """Against enumerating every joint bid of three agents, and the figure of the issue
+    (uniform bids score 0.977 at N = 100)."""
+    bids = np.array(np.meshgrid(*[np.arange(10)] * 3)).reshape(3, -1).sum(0).astype(float)
+    g_star = squeeze_optimum(40.0, 20.0, 27)[1]
+    ratio = squeeze_objective(bids, 40.0, 20.0) / g_star
+    mean, sd = gs_suite.uniform_bids(3, 40.0, 20.0)
+    assert mean == pytest.approx(ratio.mean(), rel=1e-12)
+    assert sd == pytest.approx(ratio.std(), rel=1e-10)
+    assert round(gs_suite.uniform_bids(100)[0], 3) == 0.977
+
+
+@pytest.mark.parametrize("budget", list(Budget))
+@pytest.mark.parametrize("game", list(SUITE.checks["reaches-optimum"].games))
+def test_the_target_is_beyond_every_naive_policy(game, budget):
+    """At every N and schedule the target exceeds 0.95, uniform random bids' exact score
+    by the derived margin, and the score of every constant bid (a deterministic score)."""
+    level = gs_suite.LEVELS[budget]
+    n = int(game.split("=")[1])
+    g_star = GaussianSqueeze(n).optimum()[1]
+    constant = max(squeeze_objective(b * n) / g_star for b in range(10))
+    for schedule in (SYNCHRONOUS, Schedule("fraction", 5 / n), SEQUENTIAL):
+        goal = gs_suite.target(gs_suite.Setting(n, schedule), level)
+        uniform = gs_suite.uniform_bids(n)[0]
+        assert goal.value >= gs_suite.TARGET and goal.value > uniform + goal.margin * 0.999
+        assert constant < goal.value
+        assert goal.measured_epochs == (level.resolving_epochs if uniform >= gs_suite.TARGET
+                                        else level.measured_epochs)
+    if n == 100:  # the size where uniform bids pass 0.95: the target moves above them
+        assert gs_suite.target(gs_suite.Setting(n), level).value > 0.979
+
+
+def test_uniform_bids_vary_no_more_than_the_margin_assumes():
+    """The margin's variance bound σ²(2 − f)/E for the per-replica mean of uniform bids,
+    measured under a slow schedule (f = 0.05, N = 100): the sample SD across 32 replicas
+    stays below its χ² bound (false-failure rate 1e-4)."""
+    level = gs_suite.LEVELS[Budget.QUICK]
+    setting = gs_suite.Setting(100, Schedule("fraction", 0.05))
+    env = GaussianSqueeze(100, batch=level.replicas, schedule=setting.schedule)
+    uniform = torch.full((10,), 0.1, dtype=torch.float64)
+    ratio = gs_suite.evaluate(lambda obs, mean_action: uniform.expand(*obs.shape, 10), env,
+                              level, setting, _gen("cpu", 7), level.resolving_epochs)
+    sd = gs_suite.uniform_bids(100)[1]
+    bound = sd * math.sqrt((2 - 0.05) / level.resolving_epochs)
+    n = level.replicas
+    assert float(ratio.std()) <= bound * math.sqrt(sst.chi2.isf(1e-4, n - 1) / (n - 1))
+    assert abs(float(ratio.mean()) - gs_suite.uniform_bids(100)[0]) \
+        <= sst.norm.isf(5e-5) * bound / math.sqrt(n)
+
+
+@given(seed=st.integers(0, 2 ** 31 - 1))
+@settings(max_examples=2)
+def test_uniform_bids_fail_at_n_100_for_any_seed(seed):
+    result = _run(UniformBids(), "N=100", seed=seed)
+    assert result.status == FAIL, result.message
+    assert "uniform random bids score U = 0.9774" in result.message
