@@ -29,9 +29,9 @@ Tensor = torch.Tensor
 
 #: Fictitious-play iterations per candidate equilibrium: on the games of the planner suites
 #: fictitious play's exploitability falls like ≈ C/k with C ≤ 7, so the candidates are
-#: within a few hundredths of their fixed points, far closer than the mismatches are to
+#: within about 0.01 (ℓ1 over L) of their fixed points, far closer than the mismatches are to
 #: each other (docs/planners.md).
-CANDIDATE_ITERATIONS = 200
+CANDIDATE_ITERATIONS = 100
 #: A mismatch is named when the planner's distance to it is below this fraction of its
 #: distance to the true equilibrium.
 CLEARLY_CLOSER = 0.5

@@ -1,43 +1,78 @@
-"""Every check has power: each broken planner is caught by some planner-suite check,
-and every reference planner passes every check."""
+"""Every planner check has power where planners go wrong: each broken planner of
+tests/broken_planners.py is caught by the check its catalogue entry names
+(tests/test_power_catalogue.py); here every reference planner, and every correct planner
+written from the protocol alone, passes every check of the planner suites, and a planner
+with a multi-epoch bug fails with a message that names the likely convention mismatch."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from mfcheck import solvers
-from mfcheck.check import ERROR, FAIL, PASS
+from mfcheck.check import FAIL, PASS, SKIP
 
 from . import broken_planners
 from .power import suite_results
 
-PLANNER_SUITES = ["two-route", "n-route"]
+PLANNER_SUITES = ["two-route", "n-route", "multi-epoch"]
+
+#: broken planner → (a game where its mistake is the only one that fits, what the named
+#: mismatch must say). `policy-of-next-epoch` has no mismatch of its own in
+#: `mfcheck.diagnose`; on staged routes it moves the hub's population as the reward of the
+#: next epoch does, and the message must name that time-index mismatch.
+DIAGNOSES = {
+    "no-continuation-value": ("staged-routes(H=4)", "myopic best response"),
+    "next-epoch-population": ("staged-routes(H=4)", "the population of epoch t + 1 used at epoch t"),
+    "next-epoch-reward": ("staged-routes(H=4)", "the reward of epoch t + 1 used at epoch t"),
+    "transposed-transition": ("left-right(MFGLib)", "the transition tensor read the wrong way round"),
+    "entropy-left-out": ("staged-routes(H=4)", "a softmax of unregularised values"),
+    "temperature-as-inverse": ("staged-routes(H=4)", "the temperature read as an inverse temperature"),
+    "discount-ignored": ("staged-routes(H=5,γ=0.6)", "the discount ignored"),
+    "uniform-start": ("staged-routes(H=4)", "the population started uniform instead of at μ0"),
+    "policy-of-next-epoch": ("staged-routes(H=4)", "epoch t + 1 used at epoch t"),
+}
 
 
-def _results(spec: str, stop_at_first_failure: bool):
-    return suite_results(PLANNER_SUITES, spec, stop_at_first_failure=stop_at_first_failure)
-
-
-@pytest.mark.parametrize("key", list(broken_planners.BROKEN))
-def test_broken_planner_is_caught(key):
-    spec = f"tests.broken_planners:BROKEN[{key}]"
-    caught = [r for r in _results(spec, stop_at_first_failure=True) if r.status in (FAIL, ERROR)]
-    assert caught, f"no check caught {key}"
-    assert caught[0].message  # the message says which check and by how much
+def _not_passed(spec: str) -> list[str]:
+    return [f"{r.suite}::{r.check}[{r.game}]: {r.status}: {r.message}"
+            for r in suite_results(PLANNER_SUITES, spec) if r.status not in (PASS, SKIP)]
 
 
 @pytest.mark.parametrize("key", list(solvers.load("mfcheck.reference:PLANNERS")))
 def test_reference_planner_passes_every_check(key):
-    spec = f"mfcheck.reference:PLANNERS[{key}]"
-    results = list(_results(spec, stop_at_first_failure=False))
-    assert results, f"no check applies to {key}"
-    bad = [f"{r.check}[{r.game}]: {r.message}" for r in results if r.status != PASS]
+    bad = _not_passed(f"mfcheck.reference:PLANNERS[{key}]")
     assert not bad, "\n".join(bad)
 
 
-def test_cli_exits_1_on_a_broken_planner_and_says_by_how_much(tmp_path, capsys):
-    import json
+@pytest.mark.parametrize("key", list(broken_planners.CONTROLS))
+def test_a_correct_planner_written_from_the_protocol_passes_every_check(key):
+    bad = _not_passed(f"tests.broken_planners:CONTROLS[{key}]")
+    assert not bad, "\n".join(bad)
 
+
+def test_a_finite_horizon_only_planner_is_skipped_on_stationary_games_with_its_reason():
+    (result,) = suite_results(["multi-epoch"], "tests.broken_planners:CONTROLS[textbook-fp]",
+                              checks=["stationary-equilibrium"])
+    assert result.status == SKIP and "finite-horizon games only" in result.message
+
+
+def test_every_multi_epoch_bug_has_a_diagnosis_case():
+    assert set(DIAGNOSES) == set(broken_planners.BROKEN_MULTI_EPOCH)
+
+
+@pytest.mark.parametrize("key", list(DIAGNOSES))
+def test_a_multi_epoch_bug_fails_with_the_likely_mismatch_named(key):
+    game, expected = DIAGNOSES[key]
+    (result,) = suite_results(["multi-epoch"], f"tests.broken_planners:BROKEN_MULTI_EPOCH[{key}]",
+                              checks=["reaches-equilibrium"], games=[game])
+    assert result.status == FAIL, result.message
+    named = result.message.split("likely mismatch: ", 1)
+    assert len(named) == 2 and expected in named[1].split(" (its population")[0], result.message
+
+
+def test_cli_exits_1_on_a_broken_planner_and_says_by_how_much(tmp_path):
     from mfcheck.cli import main
     code = main(["run", "two-route", "--solver", "tests.broken_planners:SignFlippedCost",
                  "--device", "cpu", "--jobs", "0", "--report-dir", str(tmp_path)])
