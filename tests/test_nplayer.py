@@ -439,3 +439,29 @@ def test_exact_enumeration_refuses_what_it_cannot_hold():
     game = random_game(6, 4, horizon=2, seed=1)
     with pytest.raises(UsageError, match="MAX_ENTRIES"):
         exact_exploitability(game, game.uniform_policy(), n_agents=9)
+
+
+@pytest.mark.parametrize("fraction, n", [(0.01, 5000), (0.3, 40), (0.9, 25)])
+def test_bernoulli_positions_select_each_position_independently_with_probability_f(fraction, n):
+    """The O(k) acting set of a fraction schedule (geometric gaps): positions increasing,
+    distinct and in range; over 4000 replicas each position's frequency and the count's
+    variance are those of independent Bernoulli(f) draws (z-tests, 1e-4 Bonferroni)."""
+    from scipy import stats as st
+    B = 4000
+    keys = sampling.replica_keys(7, B, torch.device("cpu"))
+    flat = sampling.bernoulli_positions(keys, 12345, fraction, n)
+    assert (flat.diff() > 0).all() and int(flat.min()) >= 0 and int(flat.max()) < B * n
+    chosen = torch.zeros(B * n, dtype=torch.float64)
+    chosen[flat] = 1.0
+    chosen = chosen.reshape(B, n)
+    alpha = stats.bonferroni(ALPHA, 3)
+    per_position = chosen.mean(0)  # each ~ Binomial(B, f)/B
+    worst = float((per_position - fraction).abs().max())
+    bound = float(st.norm.isf(alpha / (2 * n))) * math.sqrt(fraction * (1 - fraction) / B)
+    assert worst <= bound, (worst, bound)
+    counts = stats.across_seeds(chosen.sum(1))
+    assert stats.z_test(counts.mean, n * fraction, counts.standard_error, alpha,
+                        dof=counts.dof).passed
+    variance = stats.across_seeds((chosen.sum(1) - n * fraction) ** 2)
+    assert stats.z_test(variance.mean, n * fraction * (1 - fraction), variance.standard_error,
+                        alpha, dof=variance.dof).passed

@@ -26,6 +26,8 @@ positive outcome ends at exactly 2³²).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..counter_rng import GAMMA, draw_keys, mix64
@@ -71,6 +73,36 @@ def uniform_index(word: Tensor, n: int) -> Tensor:
     """A uniform integer in ``range(n)`` from a word (53-bit resolution: each value's
     probability is within n·2⁻⁵² of 1/n)."""
     return (unit_interval(word) * n).long().clamp_(max=n - 1)
+
+
+def bernoulli_positions(keys: Tensor, start: int, fraction: float, n: int) -> Tensor:
+    """Flat indices (into ``len(keys)``·n, increasing) of the positions i < n that are
+    selected, each independently with probability ``fraction``, in O(k) words per replica
+    (k ≈ fn) instead of one per position: the gaps between successive selected positions
+    are iid Geometric(f) on {1, 2, …}, gap_j = 1 + ⌊ln U_j / ln(1 − f)⌋ with U_j ∈ (0, 1]
+    from word ``start + j`` of the replica's stream (j < n: n gaps always pass position
+    n − 1, so the words stay in ``[start, start + n)``). Words are drawn in chunks of
+    fn + 6σ + 16; a replica that has not passed n − 1 after a chunk takes the next one."""
+    B, device = len(keys), keys.device
+    if fraction >= 1.0:
+        return torch.arange(B * n, device=device)
+    mean = n * fraction
+    chunk = min(n, math.ceil(mean + 6 * math.sqrt(mean * (1 - fraction)) + 16))
+    log_q = math.log1p(-fraction)
+    last = torch.full((B, 1), -1, dtype=torch.int64, device=device)
+    found, used = [], 0
+    while used < n:
+        j = torch.arange(used, min(n, used + chunk), device=device)
+        u = 1.0 - unit_interval(words(keys[:, None], start + j))
+        gaps = 1 + torch.floor(torch.log(u) / log_q).clamp_(max=n).to(torch.int64)
+        positions = last + gaps.cumsum(1)
+        found.append(positions)
+        last, used = positions[:, -1:], used + len(j)
+        if bool((last >= n - 1).all()):
+            break
+    positions = torch.cat(found, 1)
+    flat = positions + n * torch.arange(B, device=device)[:, None]
+    return flat[positions < n]
 
 
 def _normalised(probs: Tensor) -> Tensor:

@@ -34,8 +34,9 @@ k is. A run of R rounds truncates the returns after each agent's last decision i
 
 **Random numbers** are counter-based (`sampling`): the word of replica b at stream
 position ``(3n + lane)·N + i`` serves agent i in round n, lane 0 for its action (low
-half) and next state (high half), lane 1 for the schedule, lane 2 (round 0) for the
-initial state.
+half) and next state (high half), lane 1 for the schedule (for a fraction f, word j of
+the lane gives the j-th gap between acting agents: `sampling.bernoulli_positions`), lane
+2 (round 0) for the initial state.
 """
 
 from __future__ import annotations
@@ -148,16 +149,15 @@ def _policy(game: FiniteMFG, policy, what: str) -> Tensor:
 
 
 def acting_agents(keys: Tensor, n: int, schedule: Schedule, n_agents: int) -> Tensor:
-    """Flat indices (into batch·N) of the agents acting in asynchronous round n of the
-    replicas with ``keys``: for ``"one"`` a uniform agent per replica, for ``"fraction"``
-    each agent whose uniform is below f."""
+    """Flat indices (into batch·N), in increasing order, of the agents acting in
+    asynchronous round n of the replicas with ``keys``: for ``"one"`` a uniform agent per
+    replica, for ``"fraction"`` each agent independently with probability f
+    (`sampling.bernoulli_positions`: O(k) work, k ≈ fN, not O(N))."""
     start = (LANES * n + SCHEDULE) * n_agents
     replica = torch.arange(len(keys), device=keys.device)
     if schedule.kind == "one":
         return replica * n_agents + sampling.uniform_index(sampling.words(keys, start), n_agents)
-    agents = torch.arange(n_agents, device=keys.device)
-    u = sampling.unit_interval(sampling.words(keys[:, None], start + agents))
-    return (u < schedule.fraction).reshape(-1).nonzero().squeeze(1)
+    return sampling.bernoulli_positions(keys, start, schedule.fraction, n_agents)
 
 
 class Simulation:
@@ -349,7 +349,8 @@ class Simulation:
         u = sampling.low_half(w)
         a = self.policy_draw.draw(x, u)
         is_deviator = agent == 0
-        a = torch.where(is_deviator, self._deviator_action(0, x, u), a)
+        if is_deviator.any():  # agent 0 draws by inverse CDF from its own policy
+            a[is_deviator] = self._deviator_action(0, x[is_deviator], u[is_deviator])
         sa = x * A + a
         acting_states = self._count(x, S, replica)
         idle = (self.state_counts - acting_states).to(game.dtype)
