@@ -1,7 +1,9 @@
 """The ``approximation-rate`` suite has power: every broken simulator of
-tests/broken_simulators.py is caught (status FAIL) by the approximation-rate checks its
-`CATALOGUE` entry names, while the reference simulator and an independent correct one
-(`ByTheBook`) pass every check that applies to them."""
+tests/broken_simulators.py is caught (status FAIL) by the checks its `CATALOGUE` entry
+names — run by the one parametrised test over every role's catalogue,
+tests/test_power_catalogue.py (``-k`` with the simulator's name) — while, here, the
+reference simulator and an independent correct one (`ByTheBook`) pass every check that
+applies to them, and `SharedDraw` fails every case of ``distribution-error``."""
 
 from __future__ import annotations
 
@@ -12,11 +14,9 @@ from mfcheck import registry
 from mfcheck.check import FAIL, PASS, Budget, Context
 
 from . import power
-from .broken_simulators import CATALOGUE
 from .power import suite_results
 
 SUITE = "approximation-rate"
-PREFIX = SUITE + "::"
 #: One fixed game, the drawn ones and the transients in the quick test; all with --full.
 GAMES = {False: ["resource-selection", "drawn-garnet", "queueing-from-idle", "garnet-from-mu0",
                  "garnet-horizon-4"], True: None}
@@ -41,20 +41,6 @@ def test_shared_draw_is_caught(request):
     # FAIL, not ERROR: the broken simulator runs as designed; the check sees the bug
     assert all(r.status == FAIL for r in results), failures(results)
     assert all("slope" in r.message and "excludes -0.5" in r.message for r in results)
-
-
-ENTRIES = [e for e in CATALOGUE if any(c.startswith(PREFIX) for c in e.caught_by)
-           and e.spec != "tests.broken_simulators:SharedDraw"]
-
-
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e.spec.split(":")[1] for e in ENTRIES])
-def test_broken_simulator_is_caught_by_its_named_checks(entry):
-    checks = [c[len(PREFIX):] for c in entry.caught_by if c.startswith(PREFIX)]
-    for check in checks:
-        results = list(suite_results([SUITE], entry.spec, checks=[check],
-                                     games=list(entry.games) or None))
-        assert results, f"{check} does not apply to {entry.spec} on {entry.games}"
-        assert all(r.status == FAIL for r in results), failures(results)
 
 
 def test_reference_simulator_passes(request):
