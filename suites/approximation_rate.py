@@ -903,9 +903,11 @@ def mean_return(simulator, transient: Transient, ctx: Context) -> Outcome:
     return Outcome(
         not failed, {k: e.delta for k, e in results}, 0.0,
         {k: threshold * e.standard_error for k, e in results},
-        f"{solver_name(simulator)}, {transient.description}, {plan.epochs} epochs "
-        f"({transient.game.horizon or 'discounted, γ = ' + format(transient.game.discount, 'g')}"
-        f"{' epochs' if transient.game.horizon else ''}): mean return over {plan.replicas} "
+        f"{solver_name(simulator)}, {transient.description}, "
+        + (f"horizon {transient.game.horizon} (γ = {transient.game.discount:g} per epoch)"
+           if not transient.game.stationary else
+           f"{plan.epochs} epochs (γ = {transient.game.discount:g} per decision)")
+        + f": mean return over {plan.replicas} "
         f"replicas against the mean-field value of the policy (per schedule, each agent's j-th "
         f"decision discounted γ^j), the difference fitted as δ∞ + b/N; z-tests of δ∞ = 0 "
         f"(Student t on {plan.replicas - 1} dof, false-failure rate {ALPHA:g} Bonferroni over "
