@@ -43,12 +43,12 @@ MYOPIC_DISCOUNT = 1e-300
 @dataclass(frozen=True)
 class Setting:
     """How a (possibly mistaken) planner sees the game: the game its best responses are
-    computed in, the game its population is propagated in, how the flow it responds to is
-    read, and the best-response rule at temperature τ."""
+    computed in, the game its population is propagated in, how the population it responds
+    to is read (from its policy and that policy's flow), and the best-response rule."""
 
     response_game: FiniteMFG
     flow_game: FiniteMFG
-    shift_flow: Callable[[Flow], Flow]
+    shift_flow: Callable[[Tensor, Flow], Flow]
     respond: Callable[[FiniteMFG, Flow], Tensor]
 
 
@@ -69,7 +69,7 @@ def variant(game: FiniteMFG, *, reward=None, transition=None, discount=None, mu0
                      name=f"{game.name} [{label}]", batched=True, device=game.device)
 
 
-def _same(flow: Flow) -> Flow:
+def _same(policy: Tensor, flow: Flow) -> Flow:
     return flow
 
 
@@ -109,10 +109,18 @@ def _population_of_next_epoch(game, tau):
     if not _finite_horizon(game):
         return None
 
-    def shift(flow: Flow) -> Flow:
+    def shift(policy: Tensor, flow: Flow) -> Flow:
         L = torch.cat([flow.L[..., 1:, :, :], flow.L[..., -1:, :, :]], dim=-3)
         return Flow(L.sum(-1), L)
     return _setting(game, tau, shift_flow=shift)
+
+
+def _population_frozen_at_start(game, tau):
+    """The population never moves: it is μ0 (with the policy's actions) at every epoch."""
+    def frozen(policy: Tensor, flow: Flow) -> Flow:
+        mu = game.mu0.expand_as(flow.mu)
+        return Flow(mu, mu.unsqueeze(-1) * policy)
+    return _setting(game, tau, shift_flow=frozen)
 
 
 def _transposed(game, tau):
@@ -167,6 +175,8 @@ MISMATCHES = (
     Mismatch("the reward of epoch t + 1 used at epoch t", _reward_of_epoch(+1)),
     Mismatch("the reward of epoch t − 1 used at epoch t", _reward_of_epoch(-1)),
     Mismatch("the population of epoch t + 1 used at epoch t", _population_of_next_epoch),
+    Mismatch("the population never propagated (μ0 at every epoch, or for the stationary law)",
+             _population_frozen_at_start),
     Mismatch("the transition tensor read the wrong way round, P[s', a, s]", _transposed),
     Mismatch("a softmax of unregularised values (the entropy bonus left out of the value)",
              _unregularised_values),
@@ -187,7 +197,7 @@ def fictitious_play(setting: Setting, iterations: int = CANDIDATE_ITERATIONS) ->
     policy = game.uniform_policy()
     flow = distribution(game, policy)
     for k in range(1, iterations + 1):
-        response = setting.respond(setting.response_game, setting.shift_flow(flow))
+        response = setting.respond(setting.response_game, setting.shift_flow(policy, flow))
         response_flow = distribution(game, response)
         policy = mix_policies([policy, response], [flow.mu, response_flow.mu],
                               [k / (k + 1), 1 / (k + 1)])

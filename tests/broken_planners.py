@@ -316,6 +316,27 @@ class PolicyOfNextEpoch(TextbookFictitiousPlay):
         return super().flow(game, shifted)
 
 
+class PopulationFrozenAtStart:
+    """Stationary fictitious play that responds to the population μ0 ⊗ π, never to π's
+    stationary law (the population is not propagated)."""
+
+    name = "broken: stationary best response to μ0 instead of the stationary law"
+
+    def supports(self, game):
+        return True if game.horizon is None else "discounted stationary games only"
+
+    def solve(self, game, *, seed):
+        from mfcheck import Flow, best_response
+
+        policy = game.uniform_policy()
+        k = 0
+        while True:
+            k += 1
+            response = best_response(game, Flow(game.mu0, game.mu0[:, None] * policy)).policy
+            policy = (k * policy + response) / (k + 1)
+            yield policy
+
+
 BROKEN_MULTI_EPOCH = {
     "no-continuation-value": NoContinuationValue(),
     "next-epoch-population": NextEpochPopulation(),
@@ -326,6 +347,7 @@ BROKEN_MULTI_EPOCH = {
     "discount-ignored": DiscountIgnored(),
     "uniform-start": UniformStart(),
     "policy-of-next-epoch": PolicyOfNextEpoch(),
+    "population-frozen-at-start": PopulationFrozenAtStart(),
 }
 #: Correct planners written from the protocol alone: they must pass every planner check.
 CONTROLS = {"textbook-fp": TextbookFictitiousPlay(), "textbook-softmax-fp": SoftTextbookFictitiousPlay()}
@@ -356,6 +378,8 @@ CATALOGUE = [
            group="BROKEN_STARTS"),
     _entry("ignores-initial-policy", "initial state", "uniqueness::finds-every-equilibrium",
            group="BROKEN_STARTS"),
+    _entry("population-frozen-at-start", "stale population", "multi-epoch::stationary-equilibrium",
+           group="BROKEN_MULTI_EPOCH"),
     *(_entry(key, bug_class, "multi-epoch::reaches-equilibrium", group="BROKEN_MULTI_EPOCH",
              games=STAGED_DISCOUNTED if key == "discount-ignored" else STAGED)
       for key, bug_class in [("no-continuation-value", "continuation value"),

@@ -18,20 +18,21 @@ from .power import suite_results
 
 PLANNER_SUITES = ["two-route", "n-route", "multi-epoch"]
 
-#: broken planner → (a game where its mistake is the only one that fits, what the named
+#: broken planner → (check, a game where its mistake is the only one that fits, what the named
 #: mismatch must say). `policy-of-next-epoch` has no mismatch of its own in
 #: `mfcheck.diagnose`; on staged routes it moves the hub's population as the reward of the
 #: next epoch does, and the message must name that time-index mismatch.
 DIAGNOSES = {
-    "no-continuation-value": ("staged-routes(H=4)", "myopic best response"),
-    "next-epoch-population": ("staged-routes(H=4)", "the population of epoch t + 1 used at epoch t"),
-    "next-epoch-reward": ("staged-routes(H=4)", "the reward of epoch t + 1 used at epoch t"),
-    "transposed-transition": ("left-right(MFGLib)", "the transition tensor read the wrong way round"),
-    "entropy-left-out": ("staged-routes(H=4)", "a softmax of unregularised values"),
-    "temperature-as-inverse": ("staged-routes(H=4)", "the temperature read as an inverse temperature"),
-    "discount-ignored": ("staged-routes(H=5,γ=0.6)", "the discount ignored"),
-    "uniform-start": ("staged-routes(H=4)", "the population started uniform instead of at μ0"),
-    "policy-of-next-epoch": ("staged-routes(H=4)", "epoch t + 1 used at epoch t"),
+    "no-continuation-value": ("reaches-equilibrium", "staged-routes(H=4)", "myopic best response"),
+    "next-epoch-population": ("reaches-equilibrium", "staged-routes(H=4)", "the population of epoch t + 1 used at epoch t"),
+    "next-epoch-reward": ("reaches-equilibrium", "staged-routes(H=4)", "the reward of epoch t + 1 used at epoch t"),
+    "transposed-transition": ("reaches-equilibrium", "left-right(MFGLib)", "the transition tensor read the wrong way round"),
+    "entropy-left-out": ("reaches-equilibrium", "staged-routes(H=4)", "a softmax of unregularised values"),
+    "temperature-as-inverse": ("reaches-equilibrium", "staged-routes(H=4)", "the temperature read as an inverse temperature"),
+    "discount-ignored": ("reaches-equilibrium", "staged-routes(H=5,γ=0.6)", "the discount ignored"),
+    "uniform-start": ("reaches-equilibrium", "staged-routes(H=4)", "the population started uniform instead of at μ0"),
+    "policy-of-next-epoch": ("reaches-equilibrium", "staged-routes(H=4)", "epoch t + 1 used at epoch t"),
+    "population-frozen-at-start": ("stationary-equilibrium", None, "the population never propagated"),
 }
 
 
@@ -64,9 +65,9 @@ def test_every_multi_epoch_bug_has_a_diagnosis_case():
 
 @pytest.mark.parametrize("key", list(DIAGNOSES))
 def test_a_multi_epoch_bug_fails_with_the_likely_mismatch_named(key):
-    game, expected = DIAGNOSES[key]
+    check, game, expected = DIAGNOSES[key]
     (result,) = suite_results(["multi-epoch"], f"tests.broken_planners:BROKEN_MULTI_EPOCH[{key}]",
-                              checks=["reaches-equilibrium"], games=[game])
+                              checks=[check], games=[game] if game else None)
     assert result.status == FAIL, result.message
     named = result.message.split("likely mismatch: ", 1)
     assert len(named) == 2 and expected in named[1].split(" (its population")[0], result.message
