@@ -53,10 +53,11 @@ DRAWN_GAMES = {Budget.QUICK: 3, Budget.FULL: 20}
 MIN_MODULUS = 0.25
 #: Stationary garnets: iterations and ε = C_s/((1 − γ)k), a tolerance on the value scale
 #: 1/(1 − γ) of a discounted game (as in the uniqueness suite); the largest k(1 − γ)·ε of a
-#: reference planner over seeds 0–7 was 1.0 (mirror descent; docs/planners.md).
+#: reference planner over seeds 0–7 was 3.0 (damped fixed point and fictitious play on
+#: seed 7's draws; docs/planners.md).
 STATIONARY_ITERATIONS = {Budget.QUICK: 300, Budget.FULL: 1500}
 STATIONARY_DISCOUNT = 0.8
-STATIONARY_RATE_CONSTANT = 5.0
+STATIONARY_RATE_CONSTANT = 10.0
 #: Best-response iterates: iterations checked, and the tolerance on J(BR) − J(π_k) against
 #: μ^{π_{k−1}} relative to the values' scale (both sides are exact float64 kernels).
 RESPONSE_ITERATIONS = 6
