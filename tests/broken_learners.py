@@ -144,6 +144,51 @@ class IgnoresActingMask(ViewedMFQ):
     view = AllActView
 
 
+class FirstReplicaView(EnvView):
+    """The environment as a learner with one random stream for all replicas sees it: only
+    replica 0 (batch 1); its actions and acting mask are broadcast to every replica."""
+
+    batch = 1
+
+    def see(self, ob):
+        first = {k: (None if v is None else v[:1]) for k, v in vars(ob).items()}
+        return replace(ob, **first)
+
+    @property
+    def shape(self):
+        return (1, self._env.n_agents)
+
+    @property
+    def actions(self):
+        return self._env.actions[:1]
+
+    def acting_mask(self, generator):
+        return self._env.acting_mask(generator)[:1]
+
+    def step(self, actions, acting=None):
+        every = self._env.shape
+        return self.see(self._env.step(actions.expand(every),
+                                       None if acting is None else acting.expand(every)))
+
+
+class SharedRandomStream(ViewedMFQ):
+    """One random stream for every replica (the plausible bug of broadcasting one replica's
+    draws over the batch): every replica plays replica 0's actions and learns replica 0's
+    Q; the returned policy is that one Q read at each replica's own observation. Replicas
+    then differ only by their resets and their evaluation, so an SE across them is not an
+    SE across seeds."""
+
+    view = FirstReplicaView
+
+    def learn(self, env, *, steps, seed, temperature=None, monitor=None):
+        if temperature is not None and torch.is_tensor(temperature) and temperature.dim():
+            temperature = temperature[:1]
+        policy = super().learn(env, steps=steps, seed=seed, temperature=temperature,
+                               monitor=monitor)
+        return lambda obs, mean_action: torch.cat(
+            [policy(obs[i:i + 1], mean_action[i:i + 1]) for i in range(obs.shape[0])])
+
+
 class IgnoresObservation(MFQ):
     """Learns Q(s, a, ā) but its returned policy reads every agent as in observation 0."""
 
@@ -188,6 +233,8 @@ BROKEN = {
     "ignores-observation": IgnoresObservation(agents_per_step=AGENTS_PER_STEP,
                                               name="mf-q-policy-ignoring-s"),
     "uniform-bids": UniformBids(),
+    "shared-random-stream": SharedRandomStream(agents_per_step=AGENTS_PER_STEP,
+                                               name="mf-q-one-stream-for-all-replicas"),
 }
 
 _SPEC = "tests.broken_learners:BROKEN[{}]"
@@ -219,6 +266,9 @@ CATALOGUE = [
     Entry(_SPEC.format("ignores-observation"), role="learner", bug_class="observation ignored",
           description="the returned policy reads every agent as in observation 0",
           caught_by=("ising-mfq::bellman-fixed-point",)),
+    Entry(_SPEC.format("shared-random-stream"), role="learner", bug_class="random stream",
+          description="one random stream for every replica: replica 0's draws broadcast",
+          caught_by=("gaussian-squeeze::replica-independence",)),
     Entry(_SPEC.format("uniform-bids"), role="learner", bug_class="no learning",
           description="uniform random actions, before and after its budget",
           caught_by=("gaussian-squeeze::reaches-optimum",), games=("N=100",)),

@@ -2,11 +2,14 @@
 the null hypothesis, repeated, with Clopper–Pearson intervals on the empirical rate
 (docs/statistics.md, "Measured false-failure rates").
 
-- `one_sided_bound_null_rate`: the one-sided Student-t bound across replicas that
-  `gaussian-squeeze` uses (fails when mean + h < target; `across_seeds`,
-  `ReplicateEstimate.one_sided_half_width`), with the replicas' true mean exactly at the
-  target: the error is the bound on the wrong side of it. ``side="lower"`` measures the
-  t lower bound that `battle` used before it moved to the sign test.
+- `one_sided_bound_null_rate`: the one-sided Student-t bound across replicas (fails when
+  mean + h < target; `across_seeds`, `ReplicateEstimate.one_sided_half_width`), with the
+  replicas' true mean exactly at the target: the error is the bound on the wrong side of
+  it. ``side="upper"`` is what `gaussian-squeeze` used before it moved to the quantile
+  test, ``side="lower"`` the t lower bound that `battle` used before the sign test.
+- `quantile_test_null_rate`: `quantile_test` as `gaussian-squeeze` uses it (fails when
+  too few replicas reach the target for a share q of them to), with P(value ≥ target)
+  exactly q: the error is a failure.
 - `sign_test_null_rate`: `sign_test` as `battle` uses it (passes when significantly more
   replicas score above ½ than below), with P(above) = P(below): the error is a pass.
 - `equivalence_null_rate`: `equivalence_test` (TOST, as `sync-async` uses it) on two groups
@@ -28,11 +31,11 @@ import numpy as np
 from scipy import stats as _st
 
 from .replicas import across_seeds
-from .tests import equivalence_test, sign_test
+from .tests import equivalence_test, quantile_test, sign_test
 
 __all__ = ["NULLS", "NullRate", "clopper_pearson", "equivalence_null_rate",
            "false_failure_table", "null_rejection_rate", "one_sided_bound_null_rate",
-           "sign_test_null_rate"]
+           "quantile_test_null_rate", "sign_test_null_rate"]
 
 
 def clopper_pearson(failures: int, repetitions: int, confidence: float = 0.95
@@ -128,7 +131,8 @@ def one_sided_bound_null_rate(null: str, n: int, nominal: float, side: str, *,
         return est.mean + h < target if side == "upper" else est.mean - h > target
 
     failures = null_rejection_rate(errs, lambda rng: make(rng, (n,)), repetitions, seed)
-    kind = "gaussian-squeeze (upper bound)" if side == "upper" else "battle (lower bound)"
+    kind = ("gaussian-squeeze (upper bound, before)" if side == "upper"
+            else "battle (lower bound, before)")
     return NullRate(kind, f"across_seeds + one_sided_half_width, {side} bound",
                     f"{null}, mean at the target", n, nominal, int(repetitions), failures)
 
@@ -162,11 +166,34 @@ def sign_test_null_rate(null: str, n: int, nominal: float, *, repetitions: int =
                     f"{null}, P(above) = P(below)", n, nominal, int(repetitions), failures)
 
 
+#: For the continuous entries of `NULLS`: share ↦ the value exceeded with that probability.
+UPPER_QUANTILES: dict[str, Callable[[float], float]] = {
+    "normal": lambda q: float(_st.norm.isf(q)),
+    "skewed-right": lambda q: float(_st.expon.isf(q)),
+    "skewed-left": lambda q: -float(_st.expon.ppf(q)),
+}
+
+
+def quantile_test_null_rate(null: str, n: int, nominal: float, q: float, *,
+                            repetitions: int = 2000, seed: int = 0) -> NullRate:
+    """`quantile_test` at level ``nominal`` on ``n`` replicas drawn from ``null`` (a
+    continuous entry of `NULLS`) against the threshold that each replica reaches with
+    probability exactly ``q``: the error is a failure."""
+    make, threshold = NULLS[null][0], UPPER_QUANTILES[null](q)
+    failures = null_rejection_rate(
+        lambda v: not quantile_test(v, threshold, q, nominal).passed,
+        lambda rng: make(rng, (n,)), repetitions, seed)
+    return NullRate("gaussian-squeeze (quantile test)", f"quantile_test, q = {q:g}",
+                    f"{null}, P(value ≥ target) = q", n, nominal, int(repetitions), failures)
+
+
 #: The rows of docs/statistics.md's table: (function, null, replicas per group).
 TABLE = (
     [(equivalence_null_rate, null, 16) for null in ("normal", "skewed-right", "battle-draws")]
     + [(sign_test_null_rate, null, 16) for null in ("normal", "battle-draws")]
     + [(lambda null, n, a, **kw: one_sided_bound_null_rate(null, n, a, "upper", **kw), null, 32)
+       for null in ("normal", "skewed-left", "skewed-right")]
+    + [(lambda null, n, a, **kw: quantile_test_null_rate(null, n, a, 0.75, **kw), null, 32)
        for null in ("normal", "skewed-left", "skewed-right")]
     + [(lambda null, n, a, **kw: one_sided_bound_null_rate(null, n, a, "lower", **kw), null, 16)
        for null in ("battle-draws", "battle-mixed")])

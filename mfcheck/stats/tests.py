@@ -1,6 +1,8 @@
 """Hypothesis tests with a stated false-failure rate: z- and t-tests, Pearson's χ²
 goodness of fit, equivalence by two one-sided tests (TOST), the exact sign test over
-replicas, and Bonferroni's split of a check's rate over its comparisons.
+replicas and its generalisation to a quantile (`quantile_test`), a permutation test that
+replicas grouped by seed are exchangeable (`exchangeability_test`), and Bonferroni's split
+of a check's rate over its comparisons.
 
 A test with false-failure rate α rejects a true null hypothesis with probability α
 (asymptotically): a two-sided z-test passes when |z| ≤ Φ⁻¹(1 − α/2). The default α is
@@ -25,9 +27,11 @@ from ._arrays import as_array as _as_array
 from ._arrays import as_float as _as_float
 from ._arrays import check_rate as _check_rate
 
-__all__ = ["ChiSquareTestResult", "EquivalenceResult", "SignTestResult", "ZTestResult",
-           "bonferroni", "chi_square_test", "equivalence_test", "merge_sparse_bins",
-           "most_significant", "sign_test", "two_sample_z_test", "z_test"]
+__all__ = ["ChiSquareTestResult", "EquivalenceResult", "ExchangeabilityResult",
+           "QuantileTestResult", "SignTestResult", "ZTestResult", "bonferroni",
+           "chi_square_test", "equivalence_test", "exchangeability_test", "merge_sparse_bins",
+           "most_significant", "quantile_pass_count", "quantile_test", "sign_test",
+           "two_sample_z_test", "z_test"]
 
 
 @dataclass(frozen=True)
@@ -347,3 +351,125 @@ def sign_test(values: Any, center: float, alpha: float = FALSE_FAILURE_RATE) -> 
     p = float(_st.binom.sf(above - 1, above + below, 0.5)) if above + below else 1.0
     return SignTestResult(p <= alpha, above, below, int(v.size) - above - below, p, alpha,
                           float(center))
+
+
+@dataclass(frozen=True)
+class QuantileTestResult:
+    """Exact one-sided binomial test of a quantile over independent replicas: do at least a
+    share ``q`` of the replicas' distribution reach ``threshold``? ``reached`` counts the
+    replicas at or above it, of ``n``; ``p_value`` = P(Binomial(n, q) ≤ reached);
+    ``passed`` unless p ≤ α: a solver with P(value ≥ threshold) ≥ q fails with probability
+    ≤ α, whatever the replicas' distribution (skewed, discrete, bounded)."""
+
+    passed: bool
+    reached: int
+    n: int
+    q: float
+    p_value: float
+    alpha: float
+    threshold: float
+
+    @property
+    def needed(self) -> int:
+        """The fewest replicas at or above ``threshold`` that pass (`quantile_pass_count`)."""
+        return quantile_pass_count(self.n, self.q, self.alpha)
+
+
+def quantile_pass_count(n: int, q: float, alpha: float = FALSE_FAILURE_RATE) -> int:
+    """The fewest of ``n`` replicas at or above the threshold with which `quantile_test`
+    passes: the smallest k with P(Binomial(n, q) ≤ k) > α (the counts 0 … k − 1 are
+    rejected at level α)."""
+    alpha = _check_rate(alpha)
+    return next(k for k in range(n + 1) if _st.binom.cdf(k, n, q) > alpha)
+
+
+def quantile_test(values: Any, threshold: float, q: float,
+                  alpha: float = FALSE_FAILURE_RATE) -> QuantileTestResult:
+    """Is P(value ≥ ``threshold``) ≥ ``q`` contradicted by the replicas? The exact one-sided
+    binomial test (`QuantileTestResult`): it fails only when so few replicas reach the
+    threshold that a share q would give that few with probability ≤ α. With q = ½ it is
+    the sign test of the median (ties counted as reaching); unlike a t-bound on the mean
+    it keeps its rate for any distribution of the replicas."""
+    v = _as_array(values).ravel()
+    if v.size < 1 or not np.all(np.isfinite(v)):
+        raise ValueError("the quantile test needs at least one finite value")
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"the share q must lie in (0, 1), got {q}")
+    alpha = _check_rate(alpha)
+    reached = int((v >= threshold).sum())
+    p = float(_st.binom.cdf(reached, v.size, q))
+    return QuantileTestResult(p > alpha, reached, int(v.size), float(q), p, alpha,
+                              float(threshold))
+
+
+@dataclass(frozen=True)
+class ExchangeabilityResult:
+    """Permutation test that replicas in ``groups`` (one group per seed, its replicas
+    sharing a call) are exchangeable: F = (between-group mean square)/(within-group mean
+    square) against its law over random relabellings. ``p_above``: P(F* ≥ F), small when
+    replicas of one group are more alike than replicas of different groups (a shared
+    random stream); ``p_below``: P(F* ≤ F), small when groups with different seeds are
+    more alike than replicas (the seed ignored). ``passed`` unless either is ≤ α/2.
+    ``f`` is NaN (and the test passes) when no replica differs from another."""
+
+    passed: bool
+    f: float
+    p_above: float
+    p_below: float
+    alpha: float
+    groups: int
+    replicas: int
+    permutations: int
+
+
+def _between_sum_of_squares(x: np.ndarray, groups: int) -> np.ndarray:
+    """Σ_g B·(mean of group g − grand mean)² for each row of ``x`` ``(..., G·B)``, the groups
+    being consecutive runs of B."""
+    means = x.reshape(*x.shape[:-1], groups, -1).mean(-1)
+    return ((means - means.mean(-1, keepdims=True)) ** 2).sum(-1) * (x.shape[-1] // groups)
+
+
+def exchangeability_test(values: Any, alpha: float = FALSE_FAILURE_RATE, *,
+                         permutations: int | None = None, seed: int = 0
+                         ) -> ExchangeabilityResult:
+    """Are the replicas ``values`` ``(groups, replicas)`` (rows: calls with different seeds)
+    exchangeable, as independent, identically distributed replicas are? The one-way F
+    statistic against its permutation law (`ExchangeabilityResult`), two-sided at α: exact
+    for any distribution (the Monte Carlo p-value (1 + #{F* ≥ F})/(1 + P) is valid for
+    any number P of random relabellings), so a correct solver fails with probability
+    ≤ α. ``permutations`` defaults to 5/α (at least 2000): the smallest p-value, 1/(P + 1),
+    is then below α/2, and a p-value at α/2 is resolved to ±30%."""
+    x = _as_array(values)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+        raise ValueError(f"need values of shape (groups ≥ 2, replicas ≥ 2), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("the replicas contain NaN or infinite values")
+    alpha = _check_rate(alpha)
+    groups, replicas = x.shape
+    flat = x.ravel() - x.mean()
+    total = float((flat ** 2).sum())
+    permutations = int(permutations or max(2000, math.ceil(5 / alpha)))
+    dof_between, dof_within = groups - 1, groups * (replicas - 1)
+    if total == 0.0:  # every replica identical: nothing to relabel
+        return ExchangeabilityResult(True, math.nan, 1.0, 1.0, alpha, groups, replicas,
+                                     permutations)
+
+    def f_of(between):
+        within = np.maximum(total - between, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (between / dof_between) / (within / dof_within)
+
+    observed = float(f_of(_between_sum_of_squares(flat, groups)))
+    rng = np.random.default_rng(seed)
+    above = below = 0
+    tol = 1e-12 * max(observed, 1.0) if np.isfinite(observed) else 0.0
+    for start in range(0, permutations, 10_000):
+        size = min(10_000, permutations - start)
+        shuffled = rng.permuted(np.broadcast_to(flat, (size, flat.size)), axis=-1)
+        f = f_of(_between_sum_of_squares(shuffled, groups))
+        above += int((f >= observed - tol).sum())
+        below += int((f <= observed + tol).sum())
+    p_above = (1 + above) / (1 + permutations)
+    p_below = (1 + below) / (1 + permutations)
+    return ExchangeabilityResult(p_above > alpha / 2 and p_below > alpha / 2, observed,
+                                 p_above, p_below, alpha, groups, replicas, permutations)
