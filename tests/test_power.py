@@ -48,8 +48,11 @@ def test_reference_planner_passes_every_check(key):
 
 
 @pytest.mark.parametrize("key", list(broken_planners.CONTROLS))
-def test_a_correct_planner_written_from_the_protocol_passes_every_check(key):
-    bad = _not_passed(f"tests.broken_planners:CONTROLS[{key}]")
+def test_a_correct_planner_written_from_the_protocol_passes_every_multi_epoch_check(key):
+    # the controls are the broken multi-epoch planners without their bug
+    bad = [f"{r.check}[{r.game}]: {r.status}: {r.message}"
+           for r in suite_results(["multi-epoch"], f"tests.broken_planners:CONTROLS[{key}]")
+           if r.status not in (PASS, SKIP)]
     assert not bad, "\n".join(bad)
 
 
