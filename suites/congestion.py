@@ -8,18 +8,17 @@ be compared with the exact answer rather than with a regression constant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import hypothesis
 import hypothesis.strategies as st
 import numpy as np
 import torch
 
-from mfcheck.analytic import congestion as analytic
 from mfcheck.check import Budget, Context, Outcome, Suite
-from mfcheck.games.congestion import n_route, two_route
+from mfcheck.games.congestion import Routes, route_split
 from mfcheck.kernels import exploitability
+from mfcheck.kernels.policies import detect_period
 from mfcheck.protocols import last_policies, planner_convergent, planner_temperature
+from mfcheck.report import format_vector
 
 #: Planner iterations the harness takes, and the tolerance on the exploitability of the
 #: last policy (in cost units; the games' costs are O(1)). Exploitability, not the distance
@@ -33,55 +32,6 @@ EXPLOITABILITY_TOLERANCE = {Budget.QUICK: 1e-3, Budget.FULL: 2e-4}
 EXACT_TOLERANCE = 1e-12
 #: Temperatures at which the harness checks its own logit equilibria.
 CHECK_TEMPERATURES = (0.1, 1.0)
-
-
-@dataclass(frozen=True)
-class Routes:
-    """Affine route costs a_i + b_i·m_i; two routes use the two-route closed forms."""
-
-    a: tuple[float, ...]
-    b: tuple[float, ...]
-
-    def game(self, device):
-        if len(self.a) == 2:
-            return two_route(self.a[0], self.b[0], self.a[1], self.b[1], device=device)
-        return n_route(self.a, self.b, device=device)
-
-    def equilibrium(self, temperature: float = 0.0) -> np.ndarray:
-        """Wardrop split (τ = 0) or logit split at τ, from the closed forms."""
-        if len(self.a) == 2:
-            args = (self.a[0], self.b[0], self.a[1], self.b[1])
-            m1 = (analytic.logit_two_route(*args, temperature) if temperature
-                  else analytic.wardrop_two_route(*args))
-            return np.array([m1, 1.0 - m1])
-        return (analytic.logit_n_route(self.a, self.b, temperature) if temperature
-                else analytic.wardrop_n_route(self.a, self.b))
-
-    def exploitability(self, m) -> float:
-        return float(analytic.exploitability_n_route(np.asarray(m), self.a, self.b))
-
-    def target_name(self, temperature: float) -> str:
-        closed = "closed form" if len(self.a) == 2 else "water-filling"
-        return (f"logit equilibrium at τ={temperature:g} (root of the logit equation)"
-                if temperature else f"Wardrop equilibrium ({closed})")
-
-
-def route_split(policy: torch.Tensor) -> np.ndarray:
-    """The route fractions played by a one-state, one-epoch policy."""
-    return policy[0, 0].double().cpu().numpy()
-
-
-def detect_period(policies: list[torch.Tensor], atol: float = EXACT_TOLERANCE) -> int | None:
-    """Smallest p with π_K = π_{K−p} (to ``atol``) among the kept iterates, else None."""
-    last = policies[-1]
-    for p in range(1, len(policies)):
-        if (policies[-1 - p] - last).abs().max() <= atol:
-            return p
-    return None
-
-
-def _fmt(m) -> str:
-    return "[" + ", ".join(f"{x:.6f}" for x in np.atleast_1d(m)) + "]"
 
 
 def add_congestion_checks(suite: Suite, games: dict[str, Routes]) -> None:
@@ -104,8 +54,8 @@ def add_congestion_checks(suite: Suite, games: dict[str, Routes]) -> None:
         kind = f"τ={tau:g}-regularised exploitability" if tau else "exploitability"
         return Outcome(gap <= tol, gap, 0.0, tol,
                        f"after {iterations} iterations the {kind} is {gap:.2e} (tolerance "
-                       f"{tol:g}); route split {_fmt(m)} vs the {routes.target_name(tau)} "
-                       f"{_fmt(m_star)}, max error {error:.2e}{cycling}")
+                       f"{tol:g}); route split {format_vector(m)} vs the {routes.target_name(tau)} "
+                       f"{format_vector(m_star)}, max error {error:.2e}{cycling}")
 
     @suite.check("best-response-cycles", games=factories,
                  applies=lambda planner: not planner_convergent(planner))
@@ -122,14 +72,14 @@ def add_congestion_checks(suite: Suite, games: dict[str, Routes]) -> None:
             # not one, so an exact best-response map has no fixed point here: it must cycle.
             ok = period is not None and period >= 2
             return Outcome(ok, period, ">= 2", 0,
-                           f"mixed equilibrium {_fmt(m_star)}: best-response iterates cycle "
-                           f"with period {period} (last split {_fmt(m)}); a period >= 2 is "
+                           f"mixed equilibrium {format_vector(m_star)}: best-response iterates cycle "
+                           f"with period {period} (last split {format_vector(m)}); a period >= 2 is "
                            f"expected (undamped best response cycles 1, 0, 1, 0 around a mixed "
                            "equilibrium, docs/references.md#congestion-best-response-cycle)")
         error = float(np.abs(m - m_star).max())
-        return Outcome(error <= EXACT_TOLERANCE and period == 1, _fmt(m), _fmt(m_star),
-                       EXACT_TOLERANCE, f"pure equilibrium {_fmt(m_star)}: best-response "
-                       f"iterates settle at {_fmt(m)} (period {period}), error {error:.2e}")
+        return Outcome(error <= EXACT_TOLERANCE and period == 1, format_vector(m), format_vector(m_star),
+                       EXACT_TOLERANCE, f"pure equilibrium {format_vector(m_star)}: best-response "
+                       f"iterates settle at {format_vector(m)} (period {period}), error {error:.2e}")
 
     @suite.check("analytic-equilibrium", games=factories, needs_solver=False)
     def analytic_equilibrium(_, routes: Routes, ctx: Context) -> Outcome:

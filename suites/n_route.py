@@ -5,8 +5,9 @@ grid has every route used, one route used (on a tie), unused routes, a route of 
 """
 
 from mfcheck.check import Suite
+from mfcheck.games.congestion import Routes
 
-from .congestion import Routes, add_congestion_checks
+from .congestion import add_congestion_checks
 
 GAMES = {
     "three-used(0,0.2,0.4|1,1,1)": Routes((0.0, 0.2, 0.4), (1.0, 1.0, 1.0)),   # 8/15, 5/15, 2/15

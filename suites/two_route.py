@@ -5,8 +5,9 @@ The grid holds interior equilibria, both corners, a game on the corner's boundar
 """
 
 from mfcheck.check import Suite
+from mfcheck.games.congestion import Routes
 
-from .congestion import Routes, add_congestion_checks
+from .congestion import add_congestion_checks
 
 GAMES = {
     "interior(1,1,1.5,0.5)": Routes((1.0, 1.5), (1.0, 0.5)),   # m* = 2/3

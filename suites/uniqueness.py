@@ -36,14 +36,15 @@ from scipy.special import expit
 from mfcheck import strategies
 from mfcheck.check import Budget, Context, Outcome, Suite
 from mfcheck.game import FiniteMFG
+from mfcheck.games.congestion import Routes, route_split
 from mfcheck.games import (crowd_equilibria, follow_the_crowd, queueing, queueing_equilibrium,
                            resource_selection)
 from mfcheck.kernels import distribution, exploitability
+from mfcheck.kernels.policies import detect_period
 from mfcheck.protocols import (last_policies, planner_convergent, planner_takes_initial_policy,
                                planner_temperature, solver_name)
-from mfcheck.report import file_stem, new_figure, save_figure
+from mfcheck.report import file_stem, format_vector, new_figure, save_figure
 
-from .congestion import Routes, _fmt, detect_period, route_split
 
 #: Planner iterations per start, and the tolerance ε on the exploitability of the last
 #: policy. The slowest references (fictitious play, damped fixed point) reach ≈ C/k with
@@ -142,7 +143,7 @@ def agreement(seen, target: np.ndarray, radius: float, epsilon: float) -> tuple[
     distance = np.linalg.norm(points - target, axis=-1)
     spread = np.linalg.norm(points[:, None] - points[None], axis=-1).max()
     ok = gaps[worst] <= epsilon and distance.max() <= radius and spread <= 2 * radius
-    strays = [f"{label} → {_fmt(m)}" for label, (m, gap, _) in seen.items() if gap > epsilon]
+    strays = [f"{label} → {format_vector(m)}" for label, (m, gap, _) in seen.items() if gap > epsilon]
     return ok, (f"{len(seen)} starts, largest exploitability {gaps[worst]:.2e} (from {worst}; "
                 f"ε = {epsilon:.2g}{'; above ε: ' + ', '.join(strays) if strays else ''}), "
                 f"spread {spread:.2e} (≤ 2r), largest distance {distance.max():.2e}")
@@ -168,8 +169,8 @@ def judge_monotone_game(planner, a, b, ctx: Context) -> tuple[bool, str]:
                   ITERATIONS[ctx.budget])
     ok, seen_text = agreement(seen, m_star, radius, epsilon)
     cycling = [label for label, (_, _, p) in seen.items() if p is not None and p >= 2]
-    where = (f"a={_fmt(a)}, b={_fmt(b)}{f', τ={tau:g}' if tau else ''}: {seen_text} to the "
-             f"{routes.target_name(tau)} {_fmt(m_star)} (r = sqrt(ε/min b) = {radius:.3g}, ℓ2)")
+    where = (f"a={format_vector(a)}, b={format_vector(b)}{f', τ={tau:g}' if tau else ''}: {seen_text} to the "
+             f"{routes.target_name(tau)} {format_vector(m_star)} (r = sqrt(ε/min b) = {radius:.3g}, ℓ2)")
     if cycling:
         where += f"; iterates cycle from {', '.join(cycling)}"
         if not ok and tau > 0 and not softmax_contracts(b, tau):
@@ -237,9 +238,9 @@ def resource_selection_case(a, b, *, discount: float = 0.9, switching_cost: floa
         ok, where = agreement(seen, m_star, radius, epsilon)
         target = f"{routes.target_name(tau)} of the κ = 0 game" if switching_cost else \
             routes.target_name(tau)
-        return ok, (f"resource selection a={_fmt(a)}, b={_fmt(b)}, γ={discount:g}, "
+        return ok, (f"resource selection a={format_vector(a)}, b={format_vector(b)}, γ={discount:g}, "
                     f"κ={switching_cost:g}{f', τ={tau:g}' if tau else ''}: {where} to the "
-                    f"{target} {_fmt(m_star)} (r = sqrt(((1−γ)ρε + K)/min b) = {radius:.3g}, "
+                    f"{target} {format_vector(m_star)} (r = sqrt(((1−γ)ρε + K)/min b) = {radius:.3g}, "
                     f"ρ = {len(a)}, K = {'(1−γ)κ' if tau == 0 else 'κ'}; ℓ2)")
 
     return StationaryGame(
@@ -261,14 +262,14 @@ def queueing_case(waiting_cost, load_cost, service, *, discount: float = 0.9,
         gaps = {label: gap for label, (_, gap, _) in seen.items()}
         worst = max(gaps, key=gaps.get)
         spread = np.abs(mus[:, None] - mus[None]).sum(-1).max()
-        where = (f"queueing w={_fmt(waiting_cost)}, h={_fmt(load_cost)}, s={_fmt(service)}, "
+        where = (f"queueing w={format_vector(waiting_cost)}, h={format_vector(load_cost)}, s={format_vector(service)}, "
                  f"γ={discount:g}{f', τ={tau:g}' if tau else ''}: {len(seen)} starts, largest "
                  f"exploitability {gaps[worst]:.2e} (from {worst}; ε = {epsilon:.2g}), spread of "
                  f"μ {spread:.2e} (ℓ1, reported)")
         if not tau:
             mu_star = queueing_equilibrium(waiting_cost, load_cost, service,
                                            discount=discount).mu
-            where += (f", largest ℓ1 distance to the closed-form μ* {_fmt(mu_star)}: "
+            where += (f", largest ℓ1 distance to the closed-form μ* {format_vector(mu_star)}: "
                       f"{np.abs(mus - mu_star).sum(-1).max():.2e} (reported)")
         return gaps[worst] <= epsilon, where
 
@@ -401,16 +402,16 @@ def finds_every_equilibrium(planner, crowd, ctx: Context) -> Outcome:
     targets = crowd_targets(a, b, tau)
     initial = starts(game, ctx.generator(), DIRICHLET_STARTS[ctx.budget])
     seen = limits(planner, game, ctx, initial, ITERATIONS[ctx.budget])
-    names = [_fmt(m) for m, _ in targets]
+    names = [format_vector(m) for m, _ in targets]
     basins, strays = {}, []
     for label, (m, gap, _) in seen.items():
         nearest = min(range(len(targets)), key=lambda i: np.abs(m - targets[i][0]).sum())
         basins[label] = nearest
         if gap > epsilon:
-            strays.append(f"{label} → {_fmt(m)} (exploitability {gap:.2e})")
+            strays.append(f"{label} → {format_vector(m)} (exploitability {gap:.2e})")
     missed = [names[i] for i, (_, stable) in enumerate(targets)
               if stable and i not in basins.values()]
-    listing = ", ".join(f"{label} {_fmt(route_split(initial[label]))} → {names[i]}"
+    listing = ", ".join(f"{label} {format_vector(route_split(initial[label]))} → {names[i]}"
                         for label, i in basins.items())
     kind = f"logit equilibria at τ={tau:g}" if tau else "equilibria"
     stable = [names[i] for i, (_, s) in enumerate(targets) if s]

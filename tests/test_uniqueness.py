@@ -19,7 +19,7 @@ from mfcheck.protocols import last_policies, planner_policies, planner_takes_ini
 from mfcheck.reference import PLANNERS, FixedPoint
 from mfcheck.reference.start import INTERIOR_START
 from mfcheck.suites import uniqueness
-from mfcheck.suites.congestion import Routes
+from mfcheck.games.congestion import Routes
 
 from .broken_planners import SignFlippedCost
 

@@ -13,10 +13,14 @@ up as a non-finite reward, which `FiniteMFG` rejects at construction, naming the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 
 from ..devices import DEFAULT_DTYPE, resolve_device
 from ..errors import InvalidGameError
+from ..analytic import congestion as analytic
 from ..game import FiniteMFG
 
 
@@ -61,3 +65,41 @@ def n_route(a, b, *, device=None) -> FiniteMFG:
     name = (f"n_route(a=[{', '.join(map(_fmt, a_list))}], "
             f"b=[{', '.join(map(_fmt, b_list))}])")
     return _routes_game(a, b, name, device)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Affine route costs a_i + b_i·m_i with their closed-form equilibria: the game
+    (`two_route` for two routes, `n_route` otherwise), the Wardrop or logit split, the
+    exploitability of a split, and the name of the target a check compares with."""
+
+    a: tuple[float, ...]
+    b: tuple[float, ...]
+
+    def game(self, device):
+        if len(self.a) == 2:
+            return two_route(self.a[0], self.b[0], self.a[1], self.b[1], device=device)
+        return n_route(self.a, self.b, device=device)
+
+    def equilibrium(self, temperature: float = 0.0) -> np.ndarray:
+        """Wardrop split (τ = 0) or logit split at τ, from the closed forms."""
+        if len(self.a) == 2:
+            args = (self.a[0], self.b[0], self.a[1], self.b[1])
+            m1 = (analytic.logit_two_route(*args, temperature) if temperature
+                  else analytic.wardrop_two_route(*args))
+            return np.array([m1, 1.0 - m1])
+        return (analytic.logit_n_route(self.a, self.b, temperature) if temperature
+                else analytic.wardrop_n_route(self.a, self.b))
+
+    def exploitability(self, m) -> float:
+        return float(analytic.exploitability_n_route(np.asarray(m), self.a, self.b))
+
+    def target_name(self, temperature: float) -> str:
+        closed = "closed form" if len(self.a) == 2 else "water-filling"
+        return (f"logit equilibrium at τ={temperature:g} (root of the logit equation)"
+                if temperature else f"Wardrop equilibrium ({closed})")
+
+
+def route_split(policy: torch.Tensor) -> np.ndarray:
+    """The route fractions played by a one-state, one-epoch policy."""
+    return policy[0, 0].double().cpu().numpy()

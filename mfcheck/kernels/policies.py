@@ -19,3 +19,17 @@ def mix_policies(policies: list[Tensor], mus: list[Tensor], weights: list[float]
     den = sum(w * mu for mu, w in zip(mus, weights)).unsqueeze(-1)
     uniform = torch.full_like(num, 1.0 / num.shape[-1])
     return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), uniform)
+
+
+#: Two iterates closer than this (sup norm) are the same policy: exact float64 kernels.
+PERIOD_ATOL = 1e-12
+
+
+def detect_period(policies: list[Tensor], atol: float = PERIOD_ATOL) -> int | None:
+    """Smallest p with π_K = π_{K−p} (to ``atol``) among the kept iterates, else None:
+    1 when the iterates have settled, ≥ 2 when they cycle."""
+    last = policies[-1]
+    for p in range(1, len(policies)):
+        if (policies[-1 - p] - last).abs().max() <= atol:
+            return p
+    return None
