@@ -16,7 +16,9 @@ that the page names every entry, so it is regenerated when the catalogue grows.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import re
 import sys
 import tempfile
 import time
@@ -74,11 +76,13 @@ def render(catalogue: list[Entry], results: list, wall_s: float, jobs: int,
         "are in capitals (FAIL; ERROR counts only for the bug class \"protocol output\");",
         "a **bold** cell is a check the catalogue names for that solver, which",
         "tests/test_power_catalogue.py requires to FAIL; — means the check does not apply.",
-        f"Last run: {len(results)} cases in {wall_s / 60:.1f} min wall time with {jobs} "
-        f"worker processes on {os.cpu_count()} cores.{scope}",
+        "Each role's section says which run produced it.",
         "",
     ]
     measured = {r.solver for r in results}
+    provenance = (f"Run: {len(results)} cases (this run, all roles in it) in {wall_s / 60:.1f} "
+                  f"min wall time with {jobs} worker processes on {os.cpu_count()} cores, "
+                  f"{datetime.date.today().isoformat()}.{scope}")
     for role in ROLES:
         mine = [e for e in catalogue if e.role == role]
         if not mine:
@@ -92,7 +96,8 @@ def render(catalogue: list[Entry], results: list, wall_s: float, jobs: int,
                       f"{', '.join(e.caught_by)} |" for e in mine]
             lines.append("")
             continue
-        lines += [f"## {role}", "", "| broken solver | bug class | what it gets wrong | "
+        lines += [f"## {role}", "", provenance, "",
+                  "| broken solver | bug class | what it gets wrong | "
                   "caught by (named) | caught by (any) |", "| --- | --- | --- | --- | --- |"]
         for e in mine:
             anyc = sorted({c for (spec, c), rs in by_entry_check.items()
@@ -133,6 +138,24 @@ def render(catalogue: list[Entry], results: list, wall_s: float, jobs: int,
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _sections(page: str) -> dict[str, str]:
+    """The ``## role`` sections of a page, by role (each up to the next ``## ``)."""
+    parts = re.split(r"(?m)^(?=## )", page)
+    return {part.split("\n", 1)[0][3:].strip(): part for part in parts[1:]}
+
+
+def keep_sections(page: str, old: str, roles: list[str]) -> str:
+    """``page`` with the sections of ``roles`` taken from ``old`` where ``old`` measured them."""
+    previous, current = _sections(old), _sections(page)
+    head = re.split(r"(?m)^(?=## )", page)[0]
+    out = [head]
+    for role, section in current.items():
+        kept = previous.get(role)
+        measured = kept is not None and "Not run in this generation" not in kept
+        out.append(kept if role in roles and measured else section)
+    return "".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.power_matrix",
                                      description=__doc__.split("\n\n")[0])
@@ -147,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated roles to run (default: all of {', '.join(ROLES)})")
     parser.add_argument("--suites", default=None,
                         help="comma-separated suites to run (default: every suite)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the measured sections of the roles not run from the page "
+                             "at --out")
     args = parser.parse_args(argv)
     catalogue = entries()
     roles = args.roles.split(",") if args.roles else list(ROLES)
@@ -161,7 +187,11 @@ def main(argv: list[str] | None = None) -> int:
                              timeout_s=args.timeout, report_dir=args.report_dir or Path(tmp),
                              suites=suites)
     wall = time.monotonic() - start
-    args.out.write_text(render(catalogue, results, wall, args.jobs, scope), encoding="utf-8")
+    page = render(catalogue, results, wall, args.jobs, scope)
+    if args.keep and args.out.exists():
+        page = keep_sections(page, args.out.read_text(encoding="utf-8"),
+                             [r for r in ROLES if r not in roles])
+    args.out.write_text(page, encoding="utf-8")
     print(f"{len(results)} cases in {wall / 60:.1f} min: wrote {args.out}", file=sys.stderr)
     return 0
 
