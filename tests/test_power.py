@@ -17,22 +17,25 @@ from . import broken_planners
 from .power import suite_results
 
 PLANNER_SUITES = ["two-route", "n-route", "multi-epoch"]
+REACH, STAGED = "reaches-equilibrium", "staged-routes(H=4)"
 
 #: broken planner → (check, a game where its mistake is the only one that fits, what the named
 #: mismatch must say). `policy-of-next-epoch` has no mismatch of its own in
 #: `mfcheck.diagnose`; on staged routes it moves the hub's population as the reward of the
 #: next epoch does, and the message must name that time-index mismatch.
 DIAGNOSES = {
-    "no-continuation-value": ("reaches-equilibrium", "staged-routes(H=4)", "myopic best response"),
-    "next-epoch-population": ("reaches-equilibrium", "staged-routes(H=4)", "the population of epoch t + 1 used at epoch t"),
-    "next-epoch-reward": ("reaches-equilibrium", "staged-routes(H=4)", "the reward of epoch t + 1 used at epoch t"),
-    "transposed-transition": ("reaches-equilibrium", "left-right(MFGLib)", "the transition tensor read the wrong way round"),
-    "entropy-left-out": ("reaches-equilibrium", "staged-routes(H=4)", "a softmax of unregularised values"),
-    "temperature-as-inverse": ("reaches-equilibrium", "staged-routes(H=4)", "the temperature read as an inverse temperature"),
-    "discount-ignored": ("reaches-equilibrium", "staged-routes(H=5,γ=0.6)", "the discount ignored"),
-    "uniform-start": ("reaches-equilibrium", "staged-routes(H=4)", "the population started uniform instead of at μ0"),
-    "policy-of-next-epoch": ("reaches-equilibrium", "staged-routes(H=4)", "epoch t + 1 used at epoch t"),
-    "population-frozen-at-start": ("stationary-equilibrium", None, "the population never propagated"),
+    "no-continuation-value": (REACH, STAGED, "myopic best response"),
+    "next-epoch-population": (REACH, STAGED, "the population of epoch t + 1 used at epoch t"),
+    "next-epoch-reward": (REACH, STAGED, "the reward of epoch t + 1 used at epoch t"),
+    "transposed-transition": (REACH, "left-right(MFGLib)",
+                              "the transition tensor read the wrong way round"),
+    "entropy-left-out": (REACH, STAGED, "a softmax of unregularised values"),
+    "temperature-as-inverse": (REACH, STAGED, "the temperature read as an inverse temperature"),
+    "discount-ignored": (REACH, "staged-routes(H=5,γ=0.6)", "the discount ignored"),
+    "uniform-start": (REACH, STAGED, "the population started uniform instead of at μ0"),
+    "policy-of-next-epoch": (REACH, STAGED, "epoch t + 1 used at epoch t"),
+    "population-frozen-at-start": ("stationary-equilibrium", None,
+                                   "the population never propagated"),
 }
 
 
