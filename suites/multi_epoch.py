@@ -115,22 +115,14 @@ def drawn_monotone_games(ctx: Context, *, stationary: bool) -> list[FiniteMFG]:
     return drawn
 
 
-def _fixed(build):
-    return lambda device: [build(device)]
-
-
+#: The finite-horizon games of the suite, by case label: ctx → the games of that case.
 GAMES = {
-    **{label: (lambda device, g=staged: [g.game(device)]) for label, staged in STAGED.items()},
-    "drawn-monotone-garnets": "drawn",
-    "crowd-modelling(exact,size=10,H=10)": _fixed(
-        lambda device: crowd_modelling(10, 10, convention="exact", device=device)),
-    "left-right(MFGLib)": _fixed(lambda device: left_right(device=device)),
+    **{label: (lambda ctx, g=staged: [g.game(ctx.device)]) for label, staged in STAGED.items()},
+    "drawn-monotone-garnets": lambda ctx: drawn_monotone_games(ctx, stationary=False),
+    "crowd-modelling(exact,size=10,H=10)":
+        lambda ctx: [crowd_modelling(10, 10, convention="exact", device=ctx.device)],
+    "left-right(MFGLib)": lambda ctx: [left_right(device=ctx.device)],
 }
-
-
-def _games(label: str, ctx: Context, *, stationary: bool = False) -> list[FiniteMFG]:
-    build = GAMES[label] if not stationary else "drawn"
-    return drawn_monotone_games(ctx, stationary=stationary) if build == "drawn" else build(ctx.device)
 
 
 def _verdict(planner, games: list[FiniteMFG], ctx: Context, *, iterations: int,
@@ -168,7 +160,7 @@ def _declined(planner, games: list[FiniteMFG]) -> Outcome | None:
              applies=planner_convergent)
 def reaches_equilibrium(planner, label: str, ctx: Context) -> Outcome:
     """The planner's last policy is the game's unique equilibrium: exploitability (τ-regularised for planners that declare τ) ≤ C/k."""
-    games = _games(label, ctx)
+    games = GAMES[label](ctx)
     return _declined(planner, games) or _verdict(
         planner, games, ctx, iterations=ITERATIONS[ctx.budget],
         tolerance=EXPLOITABILITY_TOLERANCE[ctx.budget], staged=STAGED.get(label))
@@ -178,7 +170,7 @@ def reaches_equilibrium(planner, label: str, ctx: Context) -> Outcome:
              applies=planner_convergent)
 def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
     """On discounted stationary monotone garnets the planner's last policy is the equilibrium (exploitability ≤ C/((1 − γ)k)); planners may decline stationary games."""
-    games = _games("", ctx, stationary=True)
+    games = drawn_monotone_games(ctx, stationary=True)
     iterations = STATIONARY_ITERATIONS[ctx.budget]
     return _declined(planner, games) or _verdict(
         planner, games, ctx, iterations=iterations,
@@ -189,7 +181,7 @@ def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
              applies=lambda planner: not planner_convergent(planner))
 def best_response_iterates(planner, label: str, ctx: Context) -> Outcome:
     """A planner that declares convergent = False (pure best-response iteration) yields, at every iteration, a (soft) best response to the previous iterate's population."""
-    games = _games(label, ctx)
+    games = GAMES[label](ctx)
     declined = _declined(planner, games)
     if declined:
         return declined
