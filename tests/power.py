@@ -26,3 +26,9 @@ def suite_results(suite_names: list[str], spec: str, *, checks=None, games=None,
             yield result
             if stop_at_first_failure and result.status in (FAIL, ERROR):
                 return
+
+
+def checks_of(suite_names: list[str]) -> list[tuple[str, str]]:
+    """(suite, check) for every check of ``suite_names``: reference-solver tests are
+    parametrised by check, so pytest-xdist spreads one solver's checks over the workers."""
+    return [(name, check) for name in suite_names for check in get_suite(name).checks]

@@ -14,7 +14,7 @@ from mfcheck import solvers
 from mfcheck.check import FAIL, PASS, SKIP
 
 from . import broken_planners
-from .power import suite_results
+from .power import checks_of, suite_results
 
 PLANNER_SUITES = ["two-route", "n-route", "multi-epoch"]
 REACH, STAGED = "reaches-equilibrium", "staged-routes(H=4)"
@@ -39,23 +39,22 @@ DIAGNOSES = {
 }
 
 
-def _not_passed(spec: str) -> list[str]:
+def _not_passed(spec: str, suites: list[str], checks=None) -> list[str]:
     return [f"{r.suite}::{r.check}[{r.game}]: {r.status}: {r.message}"
-            for r in suite_results(PLANNER_SUITES, spec) if r.status not in (PASS, SKIP)]
+            for r in suite_results(suites, spec, checks=checks) if r.status not in (PASS, SKIP)]
 
 
+@pytest.mark.parametrize("suite,check", checks_of(PLANNER_SUITES), ids="::".join)
 @pytest.mark.parametrize("key", list(solvers.load("mfcheck.reference:PLANNERS")))
-def test_reference_planner_passes_every_check(key):
-    bad = _not_passed(f"mfcheck.reference:PLANNERS[{key}]")
+def test_reference_planner_passes_every_check(key, suite, check):
+    bad = _not_passed(f"mfcheck.reference:PLANNERS[{key}]", [suite], [check])
     assert not bad, "\n".join(bad)
 
 
 @pytest.mark.parametrize("key", list(broken_planners.CONTROLS))
 def test_a_correct_planner_written_from_the_protocol_passes_every_multi_epoch_check(key):
     # the controls are the broken multi-epoch planners without their bug
-    bad = [f"{r.check}[{r.game}]: {r.status}: {r.message}"
-           for r in suite_results(["multi-epoch"], f"tests.broken_planners:CONTROLS[{key}]")
-           if r.status not in (PASS, SKIP)]
+    bad = _not_passed(f"tests.broken_planners:CONTROLS[{key}]", ["multi-epoch"])
     assert not bad, "\n".join(bad)
 
 
