@@ -14,6 +14,9 @@ the null hypothesis, repeated, with Clopper–Pearson intervals on the empirical
   replicas score above ½ than below), with P(above) = P(below): the error is a pass.
 - `equivalence_null_rate`: `equivalence_test` (TOST, as `sync-async` uses it) on two groups
   of replicas whose true difference is exactly the margin δ: the error is a pass.
+- `chi_square_null_rate`: `chi_square_test` with its sparse-bin merging, as the `ising`
+  histogram checks use it, on multinomial draws from the exact joint (E, M) law of the 4×4
+  torus (`HISTOGRAMS`): the error is a failure.
 
 Null distributions (`NULLS`), each with a known mean: ``normal``; ``skewed-right``
 (exponential) and ``skewed-left`` (its mirror); ``battle-draws`` (the per-replica score of
@@ -24,6 +27,7 @@ others score 0.5625: left-skewed, overall mean ½).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,10 +35,10 @@ import numpy as np
 from scipy import stats as _st
 
 from .replicas import across_seeds
-from .tests import equivalence_test, quantile_test, sign_test
+from .tests import chi_square_test, equivalence_test, quantile_test, sign_test
 
-__all__ = ["NULLS", "NullRate", "clopper_pearson", "equivalence_null_rate",
-           "false_failure_table", "null_rejection_rate", "one_sided_bound_null_rate",
+__all__ = ["HISTOGRAMS", "NULLS", "NullRate", "chi_square_law_tail", "chi_square_null_rate",
+           "clopper_pearson", "equivalence_null_rate", "false_failure_table", "null_rejection_rate", "one_sided_bound_null_rate",
            "quantile_test_null_rate", "sign_test_null_rate"]
 
 
@@ -187,6 +191,58 @@ def quantile_test_null_rate(null: str, n: int, nominal: float, q: float, *,
                     f"{null}, P(value ≥ target) = q", n, nominal, int(repetitions), failures)
 
 
+#: Exact histograms for `chi_square_null_rate`: label ↦ (L, T, h), the 4×4 games of the
+#: ising suite's energy-histogram-4x4 with the sparsest tails (T = 1.5: most mass on the two
+#: ground states) and the most bins (T = 3.5).
+HISTOGRAMS = {"4×4 (E, M) at T = 1.5": (4, 1.5, 0.0), "4×4 (E, M) at T = 3.5": (4, 3.5, 0.0)}
+
+
+def chi_square_null_rate(null: str, n: int, nominal: float, *, simulated: bool = True,
+                         repetitions: int = 2000, seed: int = 0) -> NullRate:
+    """`chi_square_test` at level ``nominal`` on ``n`` independent draws from the exact
+    joint (E, M) distribution ``HISTOGRAMS[null]`` (Pearson's X² after merging sparse bins,
+    as `energy-histogram-4x4` and `stationarity-one-step` test one sample per chain): the
+    error is a failure. ``simulated``: the Monte Carlo p-value from 10/α null draws, as
+    the checks use it; else the χ² law's p-value (the path they used before)."""
+    from mfcheck.analytic.ising import exact_enumeration  # the stats package stays numpy-only
+
+    L, T, h = HISTOGRAMS[null]
+    p = exact_enumeration(L, T, field=h).joint_probabilities.ravel()
+    simulations = math.ceil(10 / nominal) if simulated else 0
+
+    def errs(data: np.ndarray) -> bool:
+        counts, simulation_seed = data[:-1], int(data[-1])
+        return not chi_square_test(counts, p, nominal, simulations=simulations,
+                                   seed=simulation_seed).passed
+
+    failures = null_rejection_rate(
+        errs, lambda rng: np.append(rng.multinomial(n, p / p.sum()), rng.integers(2**62)),
+        repetitions, seed)
+    path = ("chi_square_test, Monte Carlo p (10/α draws)" if simulated
+            else "chi_square_test, p from the χ² law")
+    return NullRate("ising χ² histogram" + ("" if simulated else " (before)"), path,
+                    f"multinomial from the exact {null}, sparse bins merged", n, nominal,
+                    int(repetitions), failures)
+
+
+def chi_square_law_tail(null: str, n: int, nominals=(0.05, 0.01, 1e-3, 1e-4), *,
+                        draws: int = 2_000_000, seed: int = 1) -> dict[float, float]:
+    """How often the χ² law's threshold is exceeded by Pearson's X² of ``draws`` multinomial
+    samples from ``HISTOGRAMS[null]`` (merged as `chi_square_test` merges them), per
+    nominal rate: the asymptotic path's tail, measured down to 1e-4 (vectorised: the
+    same statistic as `chi_square_test`, without its per-call overhead)."""
+    from mfcheck.analytic.ising import exact_enumeration
+
+    from .tests import _simulated_statistics, merge_sparse_bins
+
+    L, T, h = HISTOGRAMS[null]
+    p = exact_enumeration(L, T, field=h).joint_probabilities.ravel()
+    p = p[p > 0] / p.sum()
+    q = np.array([p[g].sum() for g in merge_sparse_bins(n * p)])
+    x2 = _simulated_statistics(q, n, draws, seed)
+    return {a: float(np.mean(x2 > _st.chi2.isf(a, q.size - 1))) for a in nominals}
+
+
 #: The rows of docs/statistics.md's table: (function, null, replicas per group).
 TABLE = (
     [(equivalence_null_rate, null, 16) for null in ("normal", "skewed-right", "battle-draws")]
@@ -196,7 +252,10 @@ TABLE = (
     + [(lambda null, n, a, **kw: quantile_test_null_rate(null, n, a, 0.75, **kw), null, 32)
        for null in ("normal", "skewed-left", "skewed-right")]
     + [(lambda null, n, a, **kw: one_sided_bound_null_rate(null, n, a, "lower", **kw), null, 16)
-       for null in ("battle-draws", "battle-mixed")])
+       for null in ("battle-draws", "battle-mixed")]
+    + [(fn, null, 4000) for null in HISTOGRAMS
+       for fn in (lambda null, n, a, **kw: chi_square_null_rate(null, n, a, simulated=False, **kw),
+                  chi_square_null_rate)])
 
 
 def false_failure_table(nominals=(0.05, 0.01), repetitions: int = 2000, seed: int = 0
