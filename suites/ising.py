@@ -333,6 +333,49 @@ def hot_cold_comparison(sampler, setting: Setting, ctx: Context, alpha: float) -
                        f"hot vs cold start on {setting.L}x{setting.L} at T={setting.temperatures[0]:g}")
 
 
+START_CHAINS = 256
+#: Where ⟨|m|⟩ after one sweep must lie: below for the random start, above for the all-up one.
+START_MIDPOINT = 0.5
+
+
+@suite.check("start-honoured", games=_settings(**{"L16,T=1.5": Setting(16, (1.5,))}))
+def start_honoured(sampler, setting: Setting, ctx: Context) -> Outcome:
+    """One sweep after a hot start the lattice is disordered, after a cold (all-up) start
+    ordered: ⟨|m|⟩ of the first sweep below ½ and above ½ (Hoeffding bounds)."""
+    if (why := _fits(sampler, setting)):
+        return Outcome.skip(why)
+    # Below T_c, a sampler that ignores `start` (or swaps the two) runs the checks that
+    # start ordered from a random state, which the drift tests may not see within their
+    # budget. One sweep cannot order a random 16×16 lattice nor disorder an all-up one at
+    # T = 1.5 (the reference samplers: ⟨|m|⟩ 0.11–0.13 and 0.986–0.993). |m| ∈ [0, 1], so
+    # Hoeffding bounds the mean over n chains: it strays by t from its expectation with
+    # probability ≤ exp(−2nt²); at α/2 per start, t = 0.14 for n = 256 — a correct sampler
+    # whose expectations lie below 0.36 and above 0.64 fails with probability ≤ α.
+    tolerance = math.sqrt(math.log(2 / ALPHA) / (2 * START_CHAINS))
+    first = {}
+    for salt, start in enumerate(("hot", "cold")):
+        s = sampler_samples(sampler, setting.L, setting.temperatures, sweeps=1,
+                            chains=START_CHAINS, seed=ctx.seed_for(salt), device=ctx.device,
+                            start=start)
+        first[start] = float(s.magnetization[0, :, 0].abs().mean())
+    ok = first["hot"] < START_MIDPOINT < first["cold"]
+    if ok:
+        wrong = ""
+    elif first["hot"] > first["cold"]:
+        wrong = " (the two starts look swapped)"
+    elif first["cold"] <= START_MIDPOINT:
+        wrong = " (start='cold' does not start from the ordered, all-up lattice)"
+    else:
+        wrong = " (start='hot' does not start from a random lattice)"
+    return Outcome(ok, first["cold"] - first["hot"], f"hot < {START_MIDPOINT} < cold",
+                   tolerance,
+                   f"⟨|m|⟩ after one sweep on {setting.L}x{setting.L} at "
+                   f"T={setting.temperatures[0]:g}, {START_CHAINS} chains: hot start "
+                   f"{first['hot']:.3f}, cold (all-up) start {first['cold']:.3f}{wrong}; a "
+                   f"correct sampler's means lie within {tolerance:.2f} of their expectations "
+                   f"with probability ≥ 1 − {ALPHA:g} (Hoeffding)")
+
+
 def _two_sample(a, b, checked, alpha: float, what: str) -> Comparison:
     """``a`` and ``b``: (e, m) of one temperature each; drift tests on the runs ``checked``."""
     alpha = stats.bonferroni(alpha, 2 + 2 * len(checked))
