@@ -71,7 +71,8 @@ def mirror_descent(_, game, ctx: Context) -> Outcome:
 def live_nashconv(_, game, ctx: Context) -> Outcome:
     """On random policies, mfcheck.exploitability equals OpenSpiel's NashConv computed now."""
     try:
-        from mfcheck.adapters.openspiel import crowd_modelling_nash_conv
+        from mfcheck.adapters.openspiel import crowd_modelling_nash_conv, require_openspiel
+        require_openspiel()  # a MissingPeerError is an ImportError
     except ImportError as exc:
         return Outcome.skip(f"open_spiel is not installed ({exc}); pip install 'mfcheck[openspiel]'")
     gen = ctx.generator()
