@@ -310,3 +310,16 @@ class MFGLibPlanner:
                 yield pis[k]
             done, previous = len(pis) - 1, pis[-1]
             max_iter *= 2
+
+
+#: MFGLib's algorithms at their own default parameters, float32 (MFGLib's precision), and
+#: mirror descent also in float64: the adapted solvers of docs/peers.md (spec
+#: ``mfcheck.adapters.mfglib:PLANNERS``). Building them imports nothing of MFGLib.
+PLANNERS = {
+    "fictitious-play": MFGLibPlanner("FictitiousPlay"),
+    "online-mirror-descent": MFGLibPlanner("OnlineMirrorDescent"),
+    "online-mirror-descent-float64": MFGLibPlanner("OnlineMirrorDescent", dtype=torch.float64),
+    "prior-descent": MFGLibPlanner("PriorDescent"),
+    "mfomo": MFGLibPlanner("MFOMO"),
+    "occupation-measure-inclusion": MFGLibPlanner("OccupationMeasureInclusion"),
+}

@@ -421,3 +421,15 @@ __all__ = ["ALGORITHMS", "OpenSpielPlanner", "crowd_modelling_nash_conv", "from_
            "nash_conv_matches", "openspiel_nash_conv", "policy_from_openspiel",
            "policy_to_openspiel", "require_openspiel", "to_openspiel"]
 
+
+
+#: OpenSpiel's MFG algorithms at OpenSpiel's default parameters, and the two softmax ones at
+#: τ = 1: the adapted solvers of docs/peers.md (spec ``mfcheck.adapters.openspiel:PLANNERS``).
+#: Building them imports nothing of OpenSpiel.
+PLANNERS = {
+    "fictitious-play": OpenSpielPlanner("fictitious_play"),
+    "mirror-descent": OpenSpielPlanner("mirror_descent"),
+    "fixed-point": OpenSpielPlanner("fixed_point"),
+    "fixed-point-tau1": OpenSpielPlanner("fixed_point", temperature=1.0),
+    "boltzmann-policy-iteration-tau1": OpenSpielPlanner("boltzmann_policy_iteration", lr=1.0),
+}
