@@ -47,10 +47,14 @@ class Outcome:
     #: Why this solver is expected to fail this comparison (a baseline the literature
     #: reports failing): a failure is then reported as ``xfail`` and does not fail the run.
     expected_failure: str | None = None
+    #: The solver's own declaration that made this a skip or an expected failure
+    #: (``"baseline = True"``, ``"max_size = 8"``, ``"supports(game)"``): the report card
+    #: lists it as an exemption, and ``mfcheck validate --strict`` fails it.
+    exemption: str | None = None
 
     @classmethod
-    def skip(cls, message: str) -> Outcome:
-        return cls(False, None, None, None, message, skipped=True)
+    def skip(cls, message: str, *, exemption: str | None = None) -> Outcome:
+        return cls(False, None, None, None, message, skipped=True, exemption=exemption)
 
 
 @dataclass
@@ -67,6 +71,8 @@ class CheckResult:
     duration_s: float
     message: str
     artifacts: list[str] = field(default_factory=list)
+    #: The declaration that exempted this case (status ``skip`` or ``xfail``), or None.
+    exemption: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,6 +98,20 @@ class Context:
 
 GameFactory = Callable[[torch.device], Any]
 CheckFn = Callable[[Any, Any, Context], Outcome]
+
+
+@dataclass(frozen=True)
+class Requires:
+    """A check's ``applies`` predicate in words: ``who`` the check is for (``"learners that
+    declare boltzmann = True"``) and, where a solver leaves it by a declaration of its own,
+    which one (``opted_out_by="convergent = False"``: an exemption on the report card)."""
+
+    test: Callable[[Any], bool]
+    who: str
+    opted_out_by: str | None = None
+
+    def __call__(self, solver: Any) -> bool:
+        return bool(self.test(solver))
 
 
 @dataclass(frozen=True)
@@ -138,7 +158,8 @@ class Suite:
         """Register ``fn(solver, game, ctx) -> Outcome`` as check ``name`` of this suite.
 
         ``needs_solver=False`` marks a check of mfcheck itself (solver column ``mfcheck``);
-        ``applies(solver)`` says whether a solver claims what the check tests.
+        ``applies(solver)`` says whether a solver claims what the check tests (a `Requires`
+        says it in words, for "no check applies" and the report card).
         """
         def register(fn: CheckFn) -> CheckFn:
             doc = (fn.__doc__ or "").strip().splitlines()
@@ -163,6 +184,20 @@ class Suite:
     def accepts(self, solver: Any) -> bool:
         from .protocols import role_of
         return role_of(solver) in self.roles
+
+    def why_not(self, solver: Any) -> str | None:
+        """None if a check of this suite runs on ``solver``; else why none does, one phrase
+        (``"ising-mfq applies to learners that declare boltzmann = True"``)."""
+        if not self.accepts(solver):
+            return f"{self.name} applies to " + " and ".join(f"{r}s" for r in self.roles)
+        own = [c for c in self.checks.values() if c.needs_solver]
+        if not own:
+            return f"{self.name} checks mfcheck itself, no solver"
+        if any(c.applies(solver) for c in own):
+            return None
+        who = dict.fromkeys(getattr(c.applies, "who", f"the solvers {c.name} applies to")
+                            for c in own)
+        return f"{self.name} applies to " + " or ".join(who)
 
     def run(self, case: Case, solver: Any, ctx: Context) -> CheckResult:
         """Run one case; every failure of the solver or the game becomes a result, never a raise."""
@@ -192,7 +227,10 @@ class Suite:
         return CheckResult(case.suite, case.check, case.game, case.solver, case.device, status,
                            _plain(outcome.measured), _plain(outcome.expected),
                            _plain(outcome.tolerance), time.perf_counter() - start,
-                           message, list(outcome.artifacts))
+                           message, list(outcome.artifacts),
+                           outcome.exemption if status == SKIP else
+                           outcome.exemption or "declared expected failure" if status == XFAIL
+                           else None)
 
     @staticmethod
     def _result(case: Case, status: str, start: float, message: str) -> CheckResult:

@@ -1,8 +1,9 @@
-"""The ``mfcheck`` command: ``list``, ``run``, ``bench``.
+"""The ``mfcheck`` command: ``list``, ``validate``, ``run``, ``bench`` (docs/cli.md).
 
-Exit codes: 0 every case passed (skips are fine), 1 a case failed or errored (or the
-run itself broke, e.g. no worker process could start), 2 bad usage (one line on
-stderr, no traceback), 130 interrupted (Ctrl-C).
+Exit codes: 0 every case passed (skips are fine), 1 a case failed or errored (or, with
+``--strict``, a solver declared an exemption; or the run itself broke, e.g. no worker
+process could start), 2 bad usage (one line on stderr, no traceback), including a solver
+that no check applies to or whose every case skipped, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -23,35 +24,60 @@ DEFAULT_JOBS = max(1, min(os.cpu_count() or 1, MAX_DEFAULT_JOBS))
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def _run_options(command: argparse.ArgumentParser) -> None:
+    """The options ``run`` and ``validate`` share."""
+    command.add_argument("--solver-arg", action="append", default=[], metavar="KEY=VALUE",
+                         help="constructor argument for the solver class (repeatable; the "
+                              "value is read as a Python literal, else taken as a string)")
+    command.add_argument("--device", default="all", choices=["cpu", "cuda", "all"],
+                         help="device(s) to run on (default: all, i.e. cpu plus cuda when "
+                              "present)")
+    command.add_argument("--seed", type=int, default=0, metavar="N", help="seed (default: 0)")
+    budget = command.add_mutually_exclusive_group()
+    budget.add_argument("--quick", dest="budget", action="store_const", const="quick",
+                        help="CI budget (default)")
+    budget.add_argument("--full", dest="budget", action="store_const", const="full",
+                        help="paper-scale budget")
+    command.add_argument("--report-dir", type=Path, default=Path("mfcheck-report"),
+                         metavar="DIR", help="where report.json, junit.xml, report.md go "
+                                             "(default: %(default)s)")
+    command.add_argument("--timeout", type=float, metavar="S",
+                         help="seconds a case may run (default: 300 quick, 3600 full)")
+    command.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                         help="worker processes (default: one per CPU core, at most "
+                              f"{MAX_DEFAULT_JOBS}: each gets one core's torch threads; "
+                              "0 runs in this process, no timeout)")
+    command.add_argument("--strict", action="store_true",
+                         help="count every declared exemption (baseline = True, convergent = "
+                              "False, max_size, supports(game), ...) as a failure (exit 1)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mfcheck", description="Verification and benchmark harness for mean-field game "
                                     "solvers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("list", help="list the suites and their checks")
+    listing = sub.add_parser("list", help="list the suites and their checks, or the solvers")
+    listing.add_argument("--solvers", action="store_true",
+                         help="list the registered solvers instead: name, spec, role, "
+                              "description, one a line")
+
+    validate = sub.add_parser(
+        "validate", help="check one solver with every suite that applies to it, and print "
+                         "its report card")
+    validate.add_argument("spec", metavar="SPEC",
+                          help="the solver: MODULE:ATTR or a registered name "
+                               "(mfcheck list --solvers)")
+    _run_options(validate)
 
     run = sub.add_parser("run", help="run suites against solvers and write reports")
     run.add_argument("suites", nargs="*", metavar="SUITE",
                      help="suites to run (default: every suite; with --solver, the suites "
                           "that fit the solvers)")
-    run.add_argument("--solver", action="append", metavar="MODULE:ATTR",
-                     help="solver to check (repeatable; default: each suite's reference solvers)")
-    run.add_argument("--device", default="all", choices=["cpu", "cuda", "all"],
-                     help="device(s) to run on (default: all, i.e. cpu plus cuda when present)")
-    run.add_argument("--seed", type=int, default=0, metavar="N", help="seed (default: 0)")
-    budget = run.add_mutually_exclusive_group()
-    budget.add_argument("--quick", dest="budget", action="store_const", const="quick",
-                        help="CI budget (default)")
-    budget.add_argument("--full", dest="budget", action="store_const", const="full",
-                        help="paper-scale budget")
-    run.add_argument("--report-dir", type=Path, default=Path("mfcheck-report"), metavar="DIR",
-                     help="where report.json, junit.xml, report.md go (default: %(default)s)")
-    run.add_argument("--timeout", type=float, metavar="S",
-                     help="seconds a case may run (default: 300 quick, 3600 full)")
-    run.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
-                     help="worker processes (default: one per CPU core, at most "
-                          f"{MAX_DEFAULT_JOBS}: each gets one core's torch threads; "
-                          "0 runs in this process, no timeout)")
+    run.add_argument("--solver", action="append", metavar="SPEC",
+                     help="solver to check, MODULE:ATTR or a registered name (repeatable; "
+                          "default: each suite's reference solvers)")
+    _run_options(run)
 
     # Only for --help: `bench` arguments go untouched to mfcheck.bench.main.
     sub.add_parser("bench", help="run the performance suites now, side by side with peers",
@@ -65,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         from . import bench  # lazily: it may pull in peers and asv
         return bench.main(argv[1:])
     args = _parser().parse_args(argv)
+    from .solvers import search_cwd_first
+    search_cwd_first()  # --solver my_planner:X finds ./my_planner.py, as with python -m
     try:
         if args.command == "list":
-            return _list()
+            return _list_solvers() if args.solvers else _list()
         return _run(args)
     except UsageError as exc:
         print(f"mfcheck: error: {exc}", file=sys.stderr)
@@ -75,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     except MFCheckError as exc:  # e.g. a worker process that cannot start
         print(f"mfcheck: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # `mfcheck list | head`: the reader has gone, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
-        where = f"; finished results are in {args.report_dir}" if args.command == "run" else ""
+        where = (f"; finished results are in {args.report_dir}"
+                 if args.command in ("run", "validate") else "")
         print(f"\nmfcheck: interrupted{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
@@ -94,22 +126,68 @@ def _list() -> int:
     return EXIT_OK
 
 
+def _list_solvers() -> int:
+    """One registered solver a line: name, spec, role, description."""
+    from . import solvers
+    from .protocols import role_of
+    for name, spec in solvers.registered().items():
+        try:
+            solver = solvers.load(spec)
+            role, about = role_of(solver) or "no known role", solvers.describe(solver)
+        except UsageError as exc:  # e.g. a peer's extra is not installed
+            role, about = "unavailable", str(exc)
+        print(f"{name}  {spec}  {role}  {about}".rstrip())
+    return EXIT_OK
+
+
+def _specs(given: list[str], arguments: list[str]) -> list[str]:
+    from .solvers import parse_arg, with_args
+    args = dict(parse_arg(a) for a in arguments)
+    if args and not given:
+        raise UsageError("--solver-arg needs a solver (--solver, or validate's SPEC)")
+    return [with_args(spec, args) for spec in given]
+
+
 def _run(args: argparse.Namespace) -> int:
     from . import runner
-    from .check import ERROR, FAIL
+    from .card import card, exemptions
+    from .check import ERROR, FAIL, HARNESS, SKIP
     from .devices import parse_device_option
-    from .progress import Progress, summary_line, summary_table
+    from .progress import Progress, summary_table
+    from .report import summary_text
 
     if args.jobs < 0:
         raise UsageError(f"--jobs must be 0 or more, got {args.jobs}")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
     devices = parse_device_option(args.device)
-    results = runner.run(args.suites, args.solver, devices, args.seed, args.budget or "quick",
-                         args.report_dir, args.timeout, Progress(), workers=args.jobs)
-    if results:
-        print(summary_table(results))
-    print(f"{summary_line(results)}; reports in {args.report_dir}")
-    if not results:
-        print("mfcheck: no check applies to the selected solvers and suites", file=sys.stderr)
-    return EXIT_FAILED if any(r.status in (FAIL, ERROR) for r in results) else EXIT_OK
+    validating = args.command == "validate"
+    given = _specs([args.spec] if validating else args.solver or [], args.solver_arg)
+    suites = [] if validating else args.suites
+    the_plan = runner.plan(suites, given or None, devices)
+    results = runner.run(suites, given or None, devices, args.seed, args.budget or "quick",
+                         args.report_dir, args.timeout, Progress(), workers=args.jobs,
+                         the_plan=the_plan)
+    names = the_plan.solver_names()
+    solver_specs = [s for s in the_plan.solvers if s != HARNESS] if given else []
+    if validating:
+        cards = [card(the_plan, spec, results, strict=args.strict) for spec in solver_specs]
+        print("\n\n".join(c.text for c in cards))
+        print(f"reports in {args.report_dir}")
+        failed = not all(c.passed for c in cards)
+    else:
+        if results:
+            print(summary_table(results, names=names))
+        print(f"{summary_text(results)}; reports in {args.report_dir}")
+        excused = [e for spec in solver_specs for e in exemptions(the_plan, spec, results)]
+        if args.strict and excused:
+            print("--strict: declared exemptions count as failures: "
+                  + ", ".join(dict.fromkeys(e.declaration for e in excused)))
+        failed = any(r.status in (FAIL, ERROR) for r in results) or bool(args.strict and excused)
+    for spec in solver_specs:  # a green run that checked nothing is not a pass
+        own = [r for r in results if r.solver == spec]
+        if own and all(r.status == SKIP for r in own):
+            print(f"mfcheck: error: nothing was checked: every case of {spec!r} was skipped "
+                  f"(e.g. {own[0].message.strip().splitlines()[0]})", file=sys.stderr)
+            return EXIT_USAGE
+    return EXIT_FAILED if failed else EXIT_OK

@@ -11,7 +11,7 @@ import sys
 from typing import TextIO
 
 from .check import ERROR, FAIL, PASS, SKIP, XFAIL, Case, CheckResult
-from .report import first_line, format_value, summary
+from .report import first_line, format_value, solver_label
 
 _LABEL = {PASS: "PASS", FAIL: "FAIL", ERROR: "ERROR", SKIP: "SKIP", XFAIL: "XFAIL"}
 
@@ -80,11 +80,14 @@ _COLUMNS = ("suite", "check", "game", "solver", "device", "status", "measured vs
 _MIN_WIDTH = 6
 
 
-def summary_table(results: list[CheckResult], width: int | None = None) -> str:
-    """The final table, its widest columns truncated until it fits ``width``."""
+def summary_table(results: list[CheckResult], width: int | None = None,
+                  names: dict[str, str] | None = None) -> str:
+    """The final table, its widest columns truncated until it fits ``width``; the solver
+    column shows ``names[spec]`` (the solver's ``name``) where given."""
     width = width or shutil.get_terminal_size((100, 24)).columns
-    rows = [(r.suite, r.check, r.game, short_solver(r.solver), r.device, _LABEL[r.status],
-             _versus(r)) for r in results]
+    rows = [(r.suite, r.check, r.game,
+             solver_label(r.solver, names) if r.solver in (names or {}) else short_solver(r.solver),
+             r.device, _LABEL[r.status], _versus(r)) for r in results]
     widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(_COLUMNS)]
     gap = 2
     while sum(widths) + gap * (len(widths) - 1) > width and max(widths) > _MIN_WIDTH:
@@ -111,9 +114,3 @@ def _versus(r: CheckResult) -> str:
     tol = f" ± {format_value(r.tolerance)}" if r.tolerance is not None else ""
     return f"{format_value(r.measured)} vs {format_value(r.expected)}{tol}"
 
-
-def summary_line(results: list[CheckResult]) -> str:
-    c = summary(results)
-    return (f"{c['passed']} passed, {c['failed']} failed, {c['errors']} errors, "
-            f"{c['skipped']} skipped" + (f", {c['xfailed']} expected failures"
-                                         if c["xfailed"] else ""))

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .check import ERROR, FAIL, PASS, SKIP, XFAIL, CheckResult
+from .check import ERROR, FAIL, HARNESS, PASS, SKIP, XFAIL, CheckResult
 
 JSON_NAME, JUNIT_NAME, MARKDOWN_NAME = "report.json", "junit.xml", "report.md"
 
@@ -40,6 +40,8 @@ class RunInfo:
     suites: list[str]
     solvers: list[str]
     planned: int = 0  # cases the run meant to execute; fewer results = it was cut short
+    #: The report's solver column: a solver's ``name`` by its spec (results keep the spec).
+    solver_names: dict[str, str] = field(default_factory=dict)
     started: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     mfcheck_version: str = field(default_factory=lambda: _versions()[0])
@@ -59,6 +61,38 @@ def summary(results: Iterable[CheckResult]) -> dict[str, int]:
     for r in results:
         counts[key[r.status]] += 1
     return counts
+
+
+def split_summary(results: Iterable[CheckResult]) -> dict[str, dict[str, int]]:
+    """`summary` of the solvers' checks and of mfcheck's checks of itself (solver
+    ``HARNESS``), apart: a harness check says nothing about the solver."""
+    results = list(results)
+    return {"solvers": summary(r for r in results if r.solver != HARNESS),
+            "mfcheck": summary(r for r in results if r.solver == HARNESS)}
+
+
+def counts_text(c: dict[str, int]) -> str:
+    """``3 passed, 1 failed, 0 errors, 2 skipped[, 1 expected failures]``."""
+    return (f"{c['passed']} passed, {c['failed']} failed, {c['errors']} errors, "
+            f"{c['skipped']} skipped" + (f", {c['xfailed']} expected failures"
+                                         if c["xfailed"] else ""))
+
+
+def summary_text(results: list[CheckResult]) -> str:
+    """The headline of a run: the solvers' checks, then mfcheck's self-checks, apart."""
+    split = split_summary(results)
+    n_own, n_self = (sum(c.values()) for c in split.values())
+    parts = []
+    if n_own or not n_self:
+        parts.append(f"solver checks: {counts_text(split['solvers'])}")
+    if n_self:
+        parts.append(f"mfcheck self-checks: {counts_text(split['mfcheck'])}")
+    return "; ".join(parts)
+
+
+def solver_label(spec: str, names: dict[str, str]) -> str:
+    """What the solver column shows: the solver's ``name``, else the spec."""
+    return names.get(spec, spec)
 
 
 def write_reports(report_dir: Path, info: RunInfo, results: list[CheckResult], *,
@@ -143,10 +177,12 @@ def to_json(info: RunInfo, results: list[CheckResult], *, complete: bool = False
         "suites": info.suites,
         "solvers": info.solvers,
         "started": info.started,
+        "solver_names": info.solver_names,
         "planned": info.planned,
         "complete": complete,
         "results": [_json_safe(r.to_dict()) for r in results],
         "summary": summary(results),
+        "summary_split": split_summary(results),
     }
 
 
@@ -240,11 +276,10 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
         f"| seed | {info.seed} |",
         f"| budget | {info.budget} |",
         f"| suites | {', '.join(info.suites)} |",
-        f"| solvers | {_cell(', '.join(f'`{s}`' for s in info.solvers) or 'reference solvers')} |",
+        f"| solvers | {_cell(', '.join(_solver_cell(s, info) for s in info.solvers) or 'reference solvers')} |",
         f"| started | {info.started} |",
         f"| run | {state} |", "",
-        f"**{c['passed']} passed, {c['failed']} failed, {c['errors']} errors, "
-        f"{c['skipped']} skipped, {c['xfailed']} expected failures**", "",
+        f"**{summary_text(results) if results else counts_text(c)}**", "",
     ]
     bad = [r for r in results if r.status in (FAIL, ERROR)]
     if bad:
@@ -265,12 +300,18 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
                   "| --- | --- | --- | --- | --- | --- | --- | --- | ---: | --- |"]
         for r in rows:
             lines.append(
-                f"| {r.status.upper()} | {r.check} | {_cell(r.game)} | `{r.solver}` | {r.device} "
+                f"| {r.status.upper()} | {r.check} | {_cell(r.game)} "
+                f"| {_cell(solver_label(r.solver, info.solver_names))} | {r.device} "
                 f"| {_cell(format_value(r.measured))} | {_cell(format_value(r.expected))} "
                 f"| {_cell(format_value(r.tolerance))} | {r.duration_s:.2f}s "
                 f"| {_cell(r.message)}{_artifact_links(r, report_dir)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _solver_cell(spec: str, info: RunInfo) -> str:
+    name = info.solver_names.get(spec)
+    return f"{name} (`{spec}`)" if name else f"`{spec}`"
 
 
 def _cell(s: Any) -> str:

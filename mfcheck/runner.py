@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 from . import registry, solvers
 from .check import ERROR, HARNESS, Budget, Case, CheckResult, Context, Suite
 from .errors import MFCheckError, UsageError
-from .protocols import role_of
+from .protocols import role_of, solver_name
 from .report import RunInfo, write_reports
 
 DEFAULT_TIMEOUT_S = {Budget.QUICK: 300.0, Budget.FULL: 3600.0}
@@ -38,12 +38,21 @@ class Plan:
     suites: list[str]
     solvers: list[str]  # expanded specs, in order
     cases: list[Case]
+    #: Every solver of the plan, by spec (the objects: for names and declarations).
+    loaded: dict[str, Any] = field(default_factory=dict)
+
+    def solver_names(self) -> dict[str, str]:
+        """The report's solver column: each spec's ``name`` attribute, where it has one."""
+        return {spec: solver_name(solver) for spec, solver in self.loaded.items()
+                if spec in self.solvers and isinstance(getattr(solver, "name", None), str)}
 
 
 def plan(suite_names: list[str], solver_specs: list[str] | None, devices: list[str]) -> Plan:
     """The cases of a run; bad usage raises `UsageError` before anything runs.
 
-    With solvers and no suite names, the run covers the suites those solvers fit.
+    With solvers and no suite names, the run covers the suites those solvers fit. A
+    given solver on which no check of the selected suites runs is bad usage: the error
+    says what each suite asks of a solver (`Suite.why_not`).
     """
     unknown = [n for n in suite_names if n not in registry.suite_names()]
     if unknown:
@@ -54,12 +63,15 @@ def plan(suite_names: list[str], solver_specs: list[str] | None, devices: list[s
     loaded = {spec: solvers.load(spec) for spec in given}
     suites = {name: registry.get_suite(name) for name in suite_names or registry.suite_names()}
     for spec, solver in loaded.items():
-        if not any(suite.accepts(solver) for suite in suites.values()):
+        if role_of(solver) is None:
+            raise UsageError(f"solver {spec!r} implements no known solver protocol (solve, "
+                             f"sample, learn or simulate; see mfcheck.protocols)")
+        reasons = [suite.why_not(solver) for suite in suites.values()
+                   if not suite_names or suite.accepts(solver)]
+        if all(reasons):
             role = role_of(solver)
-            what = f"a {role}" if role else "no known solver protocol (see mfcheck.protocols)"
-            raise UsageError(f"solver {spec!r} implements {what}; none of the selected suites "
-                             f"checks that role: " + ", ".join(
-                                 f"{n} ({s.role})" for n, s in suites.items()))
+            raise UsageError(f"no check applies to {spec!r} (a {role}): " + "; ".join(
+                reasons or [f"{n} applies to {'/'.join(s.roles)}s" for n, s in suites.items()]))
     if given and not suite_names:
         suites = {n: s for n, s in suites.items() if any(map(s.accepts, loaded.values()))}
     cases, used = [], []
@@ -71,13 +83,16 @@ def plan(suite_names: list[str], solver_specs: list[str] | None, devices: list[s
                 loaded[spec] = solvers.load(spec)
         used += specs
         cases += suite.cases([(spec, loaded[spec]) for spec in specs], devices)
-    return Plan(list(suites), list(dict.fromkeys(used)), cases)
+    return Plan(list(suites), list(dict.fromkeys(used)), cases, loaded)
 
 
 def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], seed: int,
         budget: Budget | str, report_dir: Path, timeout_s: float | None = None,
-        progress: Any = None, *, workers: int = 1) -> list[CheckResult]:
+        progress: Any = None, *, workers: int = 1, the_plan: Plan | None = None
+        ) -> list[CheckResult]:
     """Run every case of the plan; the reports in ``report_dir`` are current after each case.
+
+    ``the_plan``, if given, is ``plan(suites, solver_specs, devices)`` made beforehand.
 
     ``progress`` receives ``start(cases)``, ``case_started(case)``,
     ``case_finished(case, result)`` and ``close()`` (see `mfcheck.progress.Progress`).
@@ -86,10 +101,10 @@ def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], s
     budget = Budget(budget)
     timeout_s = timeout_s or DEFAULT_TIMEOUT_S[budget]
     report_dir = Path(report_dir)
-    the_plan = plan(suites, solver_specs, devices)
+    the_plan = the_plan or plan(suites, solver_specs, devices)
     cases = the_plan.cases
     info = RunInfo(seed, budget.value, devices, the_plan.suites, the_plan.solvers,
-                   planned=len(cases))
+                   planned=len(cases), solver_names=the_plan.solver_names())
     results: dict[int, CheckResult] = {}
 
     def in_order() -> list[CheckResult]:

@@ -31,7 +31,7 @@ import torch
 
 from mfcheck import stats
 from mfcheck.adapters.magent import MAP_SIZE, MAX_CYCLES, BattleEnv, missing_reason
-from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
+from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Requires, Suite
 from mfcheck.envs import sample_actions
 from mfcheck.protocols import learner_policy, solver_name
 from mfcheck.report import atomic_write, file_stem, new_figure, save_figure
@@ -109,10 +109,14 @@ def play(env: BattleEnv, policy, opponent, games: int, generator: torch.Generato
     return margin
 
 
-def takes_features(learner) -> bool:
-    """Whether ``learner`` can learn on feature observations: not if it declares a table
-    (``approximator = "tabular"``), which cannot index them."""
-    return getattr(learner, "approximator", None) != "tabular"
+#: Whether a learner can learn on feature observations: not if it declares a table
+#: (``approximator = "tabular"``), which cannot index them.
+takes_features = Requires(lambda learner: getattr(learner, "approximator", None) != "tabular",
+                          'learners that take feature observations (not approximator = "tabular")')
+#: The round-robin is for mean-field learners (``uses_mean_action = True``) that take features.
+_MEAN_FIELD_FEATURES = Requires(
+    lambda s: takes_features(s) and getattr(s, "uses_mean_action", False),
+    'mean-field learners (uses_mean_action = True) that take feature observations')
 
 
 def _env(level: Level, ctx: Context) -> BattleEnv:
@@ -181,7 +185,7 @@ def beats_random(learner, game, ctx: Context) -> Outcome:
 
 
 @suite.check("round-robin",
-             applies=lambda s: takes_features(s) and getattr(s, "uses_mean_action", False))
+             applies=_MEAN_FIELD_FEATURES)
 def round_robin(learner, game, ctx: Context) -> Outcome:
     """A mean-field learner beats IL and AC head to head after equal self-play (Yang et al.)."""
     if (why := missing_reason()):

@@ -13,7 +13,7 @@ import hypothesis.strategies as st
 import numpy as np
 import torch
 
-from mfcheck.check import Budget, Context, Outcome, Suite
+from mfcheck.check import Budget, Context, Outcome, Requires, Suite
 from mfcheck.games.congestion import Routes, route_split
 from mfcheck.kernels import exploitability
 from mfcheck.kernels.policies import detect_period
@@ -32,13 +32,38 @@ EXPLOITABILITY_TOLERANCE = {Budget.QUICK: 1e-3, Budget.FULL: 2e-4}
 EXACT_TOLERANCE = 1e-12
 #: Temperatures at which the harness checks its own logit equilibria.
 CHECK_TEMPERATURES = (0.1, 1.0)
+#: A failed τ-planner's split that is this many times closer to the Wardrop split than to
+#: the logit one is reported as the Wardrop split (a likely unused τ).
+WARDROP_HINT_RATIO = 0.1
+#: Whom the convergence checks and the best-response checks of the planner suites apply to.
+CONVERGENT = Requires(planner_convergent, "planners meant to converge (no convergent = False)",
+                      opted_out_by="convergent = False")
+NOT_CONVERGENT = Requires(lambda planner: not planner_convergent(planner),
+                          "planners that declare convergent = False")
+
+
+def likely_cause(tail: list[torch.Tensor], routes: Routes, tau: float, error: float) -> str:
+    """What a failed convergence check can tell of its cause: iterates that cycle (a method
+    not meant to converge), or, for a planner that declares τ, a split that is the Wardrop
+    (τ = 0) split rather than the logit one (the declared τ unused). '' if neither."""
+    period = detect_period(tail)
+    if period and period > 1:
+        return (f"; the iterates cycle with period {period}: declare convergent = False if "
+                f"the method is not meant to converge")
+    wardrop_error = float(np.abs(route_split(tail[-1]) - routes.equilibrium(0.0)).max())
+    if tau and wardrop_error <= WARDROP_HINT_RATIO * error:
+        return (f"; the split is the Wardrop (τ = 0) split "
+                f"{format_vector(routes.equilibrium(0.0))} to {wardrop_error:.1e}, "
+                f"{error / max(wardrop_error, 1e-300):.0f}× closer than to the logit split at "
+                f"the declared τ = {tau:g}: is τ used?")
+    return ""
 
 
 def add_congestion_checks(suite: Suite, games: dict[str, Routes]) -> None:
     """Register the congestion checks on ``suite`` for the route games ``games``."""
     factories = {label: (lambda device, r=routes: r) for label, routes in games.items()}
 
-    @suite.check("reaches-equilibrium", games=factories, applies=planner_convergent)
+    @suite.check("reaches-equilibrium", games=factories, applies=CONVERGENT)
     def reaches_equilibrium(planner, routes: Routes, ctx: Context) -> Outcome:
         """The planner's last policy is an equilibrium: exploitability (τ-regularised for logit planners) near 0."""
         game = routes.game(ctx.device)
@@ -48,17 +73,14 @@ def add_congestion_checks(suite: Suite, games: dict[str, Routes]) -> None:
         m, m_star = route_split(tail[-1]), routes.equilibrium(tau)
         error = float(np.abs(m - m_star).max())
         gap = float(exploitability(game, tail[-1], temperature=tau))
-        period = detect_period(tail)
-        cycling = (f"; the iterates cycle with period {period}"
-                   if gap > tol and period and period > 1 else "")
         kind = f"τ={tau:g}-regularised exploitability" if tau else "exploitability"
         return Outcome(gap <= tol, gap, 0.0, tol,
                        f"after {iterations} iterations the {kind} is {gap:.2e} (tolerance "
                        f"{tol:g}); route split {format_vector(m)} vs the {routes.target_name(tau)} "
-                       f"{format_vector(m_star)}, max error {error:.2e}{cycling}")
+                       f"{format_vector(m_star)}, max error {error:.2e}"
+                       + (likely_cause(tail, routes, tau, error) if gap > tol else ""))
 
-    @suite.check("best-response-cycles", games=factories,
-                 applies=lambda planner: not planner_convergent(planner))
+    @suite.check("best-response-cycles", games=factories, applies=NOT_CONVERGENT)
     def best_response_cycles(planner, routes: Routes, ctx: Context) -> Outcome:
         """Pure best-response iteration cycles where the equilibrium is mixed, and stops at a pure one."""
         game = routes.game(ctx.device)

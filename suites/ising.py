@@ -52,12 +52,15 @@ def _settings(**named: Setting):
     return {name: (lambda device, s=s: s) for name, s in named.items()}
 
 
-def _fits(sampler, setting: Setting) -> str | None:
-    """Why ``sampler`` cannot run ``setting`` (by its own declaration), or None."""
+def _declined(sampler, setting: Setting) -> Outcome | None:
+    """A skip if ``sampler`` declines ``setting`` by its own declaration (an exemption on
+    the report card), or None."""
     if setting.L > getattr(sampler, "max_size", math.inf):
-        return f"{solver_name(sampler)} declares max_size {sampler.max_size} < L = {setting.L}"
+        return Outcome.skip(f"{solver_name(sampler)} declares max_size {sampler.max_size} < "
+                            f"L = {setting.L}", exemption=f"max_size = {sampler.max_size}")
     if setting.field and not getattr(sampler, "supports_field", True):
-        return f"{solver_name(sampler)} declares supports_field = False (h = {setting.field})"
+        return Outcome.skip(f"{solver_name(sampler)} declares supports_field = False "
+                            f"(h = {setting.field})", exemption="supports_field = False")
     return None
 
 
@@ -113,8 +116,8 @@ def energy_histogram(sampler, setting: Setting, ctx: Context) -> Outcome:
 
 
 def energy_histogram_outcome(sampler, setting: Setting, ctx: Context, alpha: float) -> Outcome:
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     (T,) = setting.temperatures
     chains = HISTOGRAM_CHAINS[ctx.budget]
     s = sampler_samples(sampler, setting.L, [T], sweeps=HISTOGRAM_SWEEPS, chains=chains,
@@ -151,8 +154,8 @@ def stationarity_outcome(sampler, setting: Setting, ctx: Context, alpha: float) 
     if not callable(getattr(sampler, "step", None)):
         return Outcome.skip(f"{solver_name(sampler)} has no step(): stationarity is tested "
                             "only for samplers that expose a single update")
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     (T,) = setting.temperatures
     n = STEP_REPLICAS[ctx.budget]
     spins = boltzmann_configurations(setting.L, T, setting.field, n, ctx.generator())
@@ -204,8 +207,8 @@ FLW_LENGTH = {Budget.QUICK: RunLength(32, 10000, 1000), Budget.FULL: RunLength(6
 @suite.check("ferrenberg-landau-wong", games=_settings(**{"L16,T=Tc": Setting(16, (exact.T_C,))}))
 def ferrenberg_landau_wong(sampler, setting: Setting, ctx: Context) -> Outcome:
     """⟨E⟩/N and C/N on 16x16 at K_c equal the exact finite-lattice values (Kaufman; z-tests)."""
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     return ferrenberg_landau_wong_comparison(sampler, setting, ctx, ALPHA).outcome()
 
 
@@ -251,8 +254,8 @@ BULK_TEMPERATURES = (1.5, 2.0, 2.2)
 @suite.check("bulk-l64", games=_settings(**{"L64,T=1.5,2.0,2.2": Setting(64, BULK_TEMPERATURES)}))
 def bulk(sampler, setting: Setting, ctx: Context) -> Outcome:
     """On 64x64 from ordered starts, ⟨E⟩/N equals Kaufman's exact value and ⟨|m|⟩ Onsager's within e^(−L/ξ) (z-tests)."""
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     return bulk_comparison(sampler, setting, ctx, ALPHA).outcome()
 
 
@@ -281,8 +284,8 @@ BINDER_WINDOW = (2.15, 2.40)  # around T_c = 2.2692; U4(L=8) and U4(L=16) cross 
     "L8,16,T=2.15,2.40": Setting(16, BINDER_WINDOW)}))
 def binder_crossing(sampler, setting: Setting, ctx: Context) -> Outcome:
     """Binder cumulants of L=8 and L=16 cross inside [2.15, 2.40] (near T_c; docs/references.md)."""
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     return binder_crossing_comparison(sampler, setting, ctx, ALPHA).outcome()
 
 
@@ -320,8 +323,8 @@ AGREE_LENGTH = {Budget.QUICK: RunLength(32, 4000, 1000), Budget.FULL: RunLength(
 @suite.check("hot-cold-start", games=_settings(**{"L32,T=2.4": Setting(32, (2.4,))}))
 def hot_cold(sampler, setting: Setting, ctx: Context) -> Outcome:
     """Hot and cold starts give the same ⟨E⟩/N and ⟨|m|⟩ (two-sample z-tests)."""
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     return hot_cold_comparison(sampler, setting, ctx, ALPHA).outcome()
 
 
@@ -342,8 +345,8 @@ START_MIDPOINT = 0.5
 def start_honoured(sampler, setting: Setting, ctx: Context) -> Outcome:
     """One sweep after a hot start the lattice is disordered, after a cold (all-up) start
     ordered: ⟨|m|⟩ of the first sweep below ½ and above ½ (Hoeffding bounds)."""
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     # Below T_c, a sampler that ignores `start` (or swaps the two) runs the checks that
     # start ordered from a random state, which the drift tests may not see within their
     # budget. One sweep cannot order a random 16×16 lattice nor disorder an all-up one at
@@ -393,8 +396,8 @@ def _two_sample(a, b, checked, alpha: float, what: str) -> Comparison:
 @suite.check("agrees-with-reference", games=_settings(**{"L16,T=2.3": Setting(16, (2.3,))}))
 def agrees_with_reference(sampler, setting: Setting, ctx: Context) -> Outcome:
     """⟨E⟩/N and ⟨|m|⟩ near T_c agree with a reference sampler of another algorithm (Wolff, or heat-bath for Wolff)."""
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     return agrees_with_reference_comparison(sampler, setting, ctx, ALPHA).outcome()
 
 
@@ -419,8 +422,8 @@ CURVE_CHECKED_BELOW = 2.0  # where e^(−L/ξ) on 20x20 is ≤ 1%: compared with
 def order_parameter_curve(sampler, setting: Setting, ctx: Context) -> Outcome:
     """ξ = ⟨|N↑ − N↓|⟩/N on 20x20 against T (plot and data in the report); equals Onsager's M below T=2 within e^(−L/ξ)."""
     setting = Setting(setting.L, CURVE_TEMPERATURES[ctx.budget])
-    if (why := _fits(sampler, setting)):
-        return Outcome.skip(why)
+    if (declined := _declined(sampler, setting)):
+        return declined
     comparison = order_parameter_curve_comparison(sampler, setting, ctx, ALPHA)
     mean, se = zip(*comparison.estimates.values())
     artifacts = (write_order_parameter_curve(ctx.report_dir, solver_name(sampler),

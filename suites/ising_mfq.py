@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from mfcheck import outcomes, stats
-from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
+from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Requires, Suite
 from mfcheck.envs import SEQUENTIAL, SYNCHRONOUS, Schedule
 from mfcheck.envs.ising import IsingGame
 from mfcheck.envs.ising_play import play, play_sequential
@@ -60,8 +60,8 @@ suite = Suite("ising-mfq", role="learner",
               reference_solvers=["mfcheck.reference.marl:LEARNERS"])
 
 
-def _is_boltzmann(learner) -> bool:
-    return bool(getattr(learner, "boltzmann", False))
+_BOLTZMANN = Requires(lambda learner: bool(getattr(learner, "boltzmann", False)),
+                      "learners that declare boltzmann = True")
 
 
 def _baseline_failure(learner) -> str | None:
@@ -262,7 +262,7 @@ def _mcmc_curve(lattice: Lattice, plan: Plan, ctx: Context) -> Curve:
     return Curve("MCMC (checkerboard heat bath)", estimates)
 
 
-@suite.check("order-parameter", games=LATTICES, applies=_is_boltzmann)
+@suite.check("order-parameter", games=LATTICES, applies=_BOLTZMANN)
 def order_parameter(learner, lattice: Lattice, ctx: Context) -> Outcome:
     """Played one agent at a time, the learned policy's ξ(τ) on 20x20 equals MCMC's at T = 2τ/λ (z-tests); random-fraction and synchronous acting reported."""
     plan = PLANS[ctx.budget]
@@ -282,10 +282,10 @@ def order_parameter(learner, lattice: Lattice, ctx: Context) -> Outcome:
     return Outcome(claim.passed, claim.measured, claim.expected, claim.tolerance, message,
                    artifacts=_plot(ctx, learner, "order-parameter", lattice, plan, reference,
                                    curves),
-                   expected_failure=_baseline_failure(learner))
+                   expected_failure=_baseline_failure(learner), exemption="baseline = True")
 
 
-@suite.check("synchronous-acting", games=LATTICES, applies=_is_boltzmann)
+@suite.check("synchronous-acting", games=LATTICES, applies=_BOLTZMANN)
 def synchronous_acting(learner, lattice: Lattice, ctx: Context) -> Outcome:
     """All agents acting at once: the composite (even sites at t, odd at t+1) has MCMC's ξ(τ) (z-tests); the plain |m| is reported."""
     plan = PLANS[ctx.budget]
@@ -308,7 +308,7 @@ def synchronous_acting(learner, lattice: Lattice, ctx: Context) -> Outcome:
     return Outcome(claim.passed, claim.measured, claim.expected, claim.tolerance, message,
                    artifacts=_plot(ctx, learner, "synchronous", lattice, plan, reference,
                                    curves[:2]),
-                   expected_failure=_baseline_failure(learner))
+                   expected_failure=_baseline_failure(learner), exemption="baseline = True")
 
 
 # -- the soft Bellman fixed point with a state -----------------------------------------------------
@@ -348,7 +348,7 @@ BELLMAN_STEPS = {Budget.QUICK: 4000, Budget.FULL: 20_000}
 BELLMAN_TOLERANCE = 0.02
 
 
-@suite.check("bellman-fixed-point", games=FLIP_GAMES, applies=_is_boltzmann)
+@suite.check("bellman-fixed-point", games=FLIP_GAMES, applies=_BOLTZMANN)
 def bellman_fixed_point(learner, game: FlipGame, ctx: Context) -> Outcome:
     """With a flip cost, λ = 0 and γ = 0.9 the learned policy is softmax(Q*/τ) of the exact soft Bellman fixed point (not the myopic softmax(r/τ))."""
     model = game.model(ctx.device)

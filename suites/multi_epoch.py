@@ -35,9 +35,9 @@ from mfcheck.game import FiniteMFG
 from mfcheck.games import crowd_modelling, left_right, random_game
 from mfcheck.games.staged_routes import StagedRoutes
 from mfcheck.kernels import best_response, distribution, exploitability, initial_values, policy_value
-from mfcheck.protocols import (last_policies, planner_convergent, planner_supports,
-                               planner_temperature)
+from mfcheck.protocols import last_policies, planner_supports, planner_temperature
 from mfcheck.report import format_vector
+from mfcheck.suites.congestion import CONVERGENT, NOT_CONVERGENT
 
 #: Planner iterations the harness takes, and the tolerance ε = C/k on the exploitability
 #: (τ-regularised for planners that declare τ) of the last policy. C covers the slowest
@@ -153,11 +153,11 @@ def _verdict(planner, games: list[FiniteMFG], ctx: Context, *, iterations: int,
 
 def _declined(planner, games: list[FiniteMFG]) -> Outcome | None:
     reasons = [r for r in (planner_supports(planner, g) for g in games) if r]
-    return Outcome.skip(reasons[0]) if reasons else None
+    return Outcome.skip(reasons[0], exemption="supports(game)") if reasons else None
 
 
 @suite.check("reaches-equilibrium", games={label: (lambda device, l=label: l) for label in GAMES},
-             applies=planner_convergent)
+             applies=CONVERGENT)
 def reaches_equilibrium(planner, label: str, ctx: Context) -> Outcome:
     """The planner's last policy is the game's unique equilibrium: exploitability (τ-regularised for planners that declare τ) ≤ C/k."""
     games = GAMES[label](ctx)
@@ -167,7 +167,7 @@ def reaches_equilibrium(planner, label: str, ctx: Context) -> Outcome:
 
 
 @suite.check("stationary-equilibrium", games={"drawn-stationary-monotone-garnets(γ=0.8)": lambda device: None},
-             applies=planner_convergent)
+             applies=CONVERGENT)
 def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
     """On discounted stationary monotone garnets the planner's last policy is the equilibrium (exploitability ≤ C/((1 − γ)k)); planners may decline stationary games."""
     games = drawn_monotone_games(ctx, stationary=True)
@@ -178,7 +178,7 @@ def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
 
 
 @suite.check("best-response-iterates", games={label: (lambda device, l=label: l) for label in GAMES},
-             applies=lambda planner: not planner_convergent(planner))
+             applies=NOT_CONVERGENT)
 def best_response_iterates(planner, label: str, ctx: Context) -> Outcome:
     """A planner that declares convergent = False (pure best-response iteration) yields, at every iteration, a (soft) best response to the previous iterate's population."""
     games = GAMES[label](ctx)

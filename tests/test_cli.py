@@ -65,7 +65,8 @@ def test_run_all_passed_exits_0(capsys, tmp_path):
                             "--report-dir", str(tmp_path), "--jobs", "0")
     assert code == 0
     assert "PASS fake::uniform[tiny|" in out  # a plain line per case when not on a terminal
-    assert "2 passed, 0 failed, 0 errors, 1 skipped" in out
+    assert ("solver checks: 1 passed, 0 failed, 0 errors, 1 skipped; "
+            "mfcheck self-checks: 1 passed, 0 failed, 0 errors, 0 skipped") in out
     assert {p.name for p in tmp_path.iterdir()} >= {"report.json", "junit.xml", "report.md"}
 
 
@@ -96,7 +97,7 @@ def test_unimportable_solver_exits_2(capsys):
 
 def test_solver_that_fits_no_suite_exits_2(capsys):
     line = usage_error(capsys, "run", "fake", "--solver", S("NotASolver"))
-    assert "none of the selected suites checks that role: fake (planner)" in line
+    assert "implements no known solver protocol (solve, sample, learn or simulate" in line
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

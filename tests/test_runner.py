@@ -46,7 +46,7 @@ def test_plan_without_solvers_uses_reference_solvers():
 @pytest.mark.parametrize("suites, solvers, message", [
     (["nosuch"], None, "unknown suite 'nosuch'"),
     (["fake"], ["nosuch.mod:X"], "cannot import 'nosuch.mod'"),
-    (["fake"], [S("NotASolver")], "none of the selected suites"),
+    (["fake"], [S("NotASolver")], "implements no known solver protocol"),
 ])
 def test_plan_usage_errors(suites, solvers, message):
     with pytest.raises(UsageError, match=message):

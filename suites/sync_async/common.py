@@ -3,7 +3,7 @@ compared, the rate, and which solvers the checks apply to."""
 
 from __future__ import annotations
 
-from mfcheck.check import FALSE_FAILURE_RATE, Suite
+from mfcheck.check import FALSE_FAILURE_RATE, Requires, Suite
 from mfcheck.envs import SEQUENTIAL, SYNCHRONOUS, Schedule
 from mfcheck.protocols import role_of
 
@@ -22,9 +22,7 @@ SCHEDULES = (("k = 1", SEQUENTIAL), ("k = N/10", Schedule("fraction", 0.1)),
              ("k = N", SYNCHRONOUS))
 
 
-def is_simulator(solver) -> bool:
-    return role_of(solver) == "simulator"
-
-
-def is_tmf_learner(solver) -> bool:
-    return role_of(solver) == "learner" and bool(getattr(solver, "tmf", False))
+is_simulator = Requires(lambda solver: role_of(solver) == "simulator", "simulators")
+is_tmf_learner = Requires(lambda solver: role_of(solver) == "learner"
+                          and bool(getattr(solver, "tmf", False)),
+                          "Temporal Mean Field learners (tmf = True)")
