@@ -131,8 +131,9 @@ def card(plan: Plan, spec: str, results: list[CheckResult], *, strict: bool = Fa
     self_broken = h["failed"] + h["errors"]
     checked = len(own) - c["skipped"]
     passed = not broken and not self_broken and not (strict and excused)
-    what = (f"{checked} checks on {len(games)} games" if checked == len(own) else
-            f"{checked} checks on {len(games)} games ({c['skipped']} case"
+    judged = {(r.suite, r.game) for r in own if r.game != "-" and r.status != SKIP}
+    what = (f"{checked} checks on {len(judged)} games" if checked == len(own) else
+            f"{checked} checks on {len(judged)} games ({c['skipped']} case"
             f"{'s' if c['skipped'] > 1 else ''} skipped)")
     declared = (f"{len(excused)} exemption{'s' if len(excused) != 1 else ''} declared"
                 + (" (see above)" if excused else ""))
