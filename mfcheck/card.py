@@ -44,6 +44,10 @@ class Card:
     exemptions: int   # declarations that exempted something
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _short(message: str) -> str:
     line = first_line(message)
     return line if len(line) <= MESSAGE_WIDTH else line[:MESSAGE_WIDTH - 1] + "…"
@@ -85,8 +89,8 @@ def exemptions(plan: Plan, spec: str, results: list[CheckResult]) -> list[Exempt
 
 
 def _check_lines(rows: list[CheckResult]) -> list[str]:
-    """One line per suite::check of the solver (its worst status first), and one per
-    failed or errored case under it."""
+    """One line per suite::check of the solver (the worst status of the cases that ran, SKIP
+    if none ran, then the tally), and one per failed or errored case under it."""
     by_check: dict[tuple[str, str], list[CheckResult]] = defaultdict(list)
     for r in rows:
         by_check[r.suite, r.check].append(r)
@@ -94,7 +98,8 @@ def _check_lines(rows: list[CheckResult]) -> list[str]:
     lines = []
     width = max((len(f"{s}::{c}") for s, c in by_check), default=0)
     for (suite, check), group in by_check.items():
-        worst = min((r.status for r in group), key=order.__getitem__)
+        ran = [r.status for r in group if r.status != SKIP]  # a skip is no verdict
+        worst = min(ran, key=order.__getitem__) if ran else SKIP
         c = summary(group)
         tally = ", ".join(f"{n} {_TALLY[k]}" for k, n in c.items() if n)
         lines.append(f"  {worst.upper():5}  {f'{suite}::{check}'.ljust(width)}  {tally}")
@@ -132,10 +137,9 @@ def card(plan: Plan, spec: str, results: list[CheckResult], *, strict: bool = Fa
     checked = len(own) - c["skipped"]
     passed = not broken and not self_broken and not (strict and excused)
     judged = {(r.suite, r.game) for r in own if r.game != "-" and r.status != SKIP}
-    what = (f"{checked} checks on {len(judged)} games" if checked == len(own) else
-            f"{checked} checks on {len(judged)} games ({c['skipped']} case"
-            f"{'s' if c['skipped'] > 1 else ''} skipped)")
-    declared = (f"{len(excused)} exemption{'s' if len(excused) != 1 else ''} declared"
+    what = f"{_count(checked, 'check')} on {_count(len(judged), 'game')}" + (
+        f" ({_count(c['skipped'], 'case')} skipped)" if c["skipped"] else "")
+    declared = (f"{_count(len(excused), 'exemption')} declared"
                 + (" (see above)" if excused else ""))
     reasons = ([f"{broken} of the solver's cases failed or errored"] if broken else []) + \
         ([f"{self_broken} of mfcheck's self-checks failed (a bug of mfcheck: please report "

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from .errors import InvalidGameError, MFCheckError, SolverError
+from .scope import EXEMPTION, Declined, scoped
 
 PASS, FAIL, ERROR, SKIP, XFAIL = "pass", "fail", "error", "skip", "xfail"
 #: The solver column of checks that test mfcheck's own kernels and answers.
@@ -200,7 +201,11 @@ class Suite:
         return f"{self.name} applies to " + " or ".join(who)
 
     def run(self, case: Case, solver: Any, ctx: Context) -> CheckResult:
-        """Run one case; every failure of the solver or the game becomes a result, never a raise."""
+        """Run one case; every failure of the solver or the game becomes a result, never a raise.
+
+        The check gets the solver through `mfcheck.scope.scoped`: where the solver declares
+        ``supports`` and declines what a call is about, the case is ``skip`` with its reason
+        (exemption ``supports(game)``), in every suite alike."""
         check = self.checks[case.check]
         start = time.perf_counter()
         try:
@@ -208,7 +213,11 @@ class Suite:
         except MFCheckError as exc:
             return self._result(case, ERROR, start, f"game could not be built: {exc}")
         try:
-            outcome = check.fn(solver, game, ctx)
+            outcome = check.fn(scoped(solver), game, ctx)
+        except Declined as exc:  # the solver's supports(...) declined (or broke) a call
+            if exc.error:
+                return self._result(case, ERROR, start, exc.message)
+            outcome = Outcome.skip(exc.message, exemption=EXEMPTION)
         except SolverError as exc:
             return self._result(case, ERROR, start, str(exc))
         except InvalidGameError as exc:
