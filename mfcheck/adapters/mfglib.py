@@ -255,9 +255,9 @@ class MFGLibPlanner:
         self.algorithm, self.kwargs = algorithm, kwargs
         self.dtype, self.atol, self.rtol = dtype, atol, rtol
         self.precision = dtype
-        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        bits = "" if dtype == torch.float32 else ", float64"
-        self.name = name or f"mfglib-{label}({args}{bits})"
+        args = [f"{k}={v!r}" for k, v in kwargs.items()]
+        args += [] if dtype == torch.float32 else ["float64"]
+        self.name = name or f"mfglib-{label}({', '.join(args)})"
 
     def _build(self):
         mfglib = _require_mfglib()
