@@ -4,12 +4,14 @@ from importlib import import_module
 
 from .errors import (DeviceUnavailableError, InvalidGameError, InvalidPolicyError, MFCheckError,
                      SolverError, UsageError)
+from .protocols import Learner, Planner, Sampler, Simulator, TMFLearner
 
 __version__ = "0.1.0"
 
 __all__ = ["BestResponse", "DeviceUnavailableError", "FiniteMFG", "Flow", "InvalidGameError",
-           "InvalidPolicyError", "MFCheckError", "SolverError", "UsageError", "Values",
-           "__version__", "best_response", "distribution", "exploitability", "policy_value"]
+           "InvalidPolicyError", "Learner", "MFCheckError", "Planner", "Sampler", "Simulator",
+           "SolverError", "TMFLearner", "UsageError", "Values", "__version__", "best_response",
+           "distribution", "exploitability", "policy_value"]
 
 # The torch-backed names load on first use: every pytest run imports mfcheck (the pytest11
 # entry point of mfcheck.pytest_plugin), and must not pay for torch unless it uses mfcheck.

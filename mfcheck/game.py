@@ -193,10 +193,11 @@ class FiniteMFG:
                                    f"{out.device}, but the game lives on {self.device}")
         return out.to(self.dtype)
 
-    def check_policy(self, policy, *, what: str = "policy") -> Tensor:
+    def check_policy(self, policy, *, what: str = "policy", atol: float | None = None) -> Tensor:
         """Return ``policy`` as a tensor of the game's dtype, or raise `InvalidPolicyError`.
 
-        Accepts a leading batch: shape ``(..., *policy_shape)``.
+        Accepts a leading batch: shape ``(..., *policy_shape)``. Rows are distributions to
+        ``atol`` (default: the game's, `probability_atol` of its dtype).
         """
         owner = f"{what} for game {self.name!r}"
         if not isinstance(policy, Tensor):
@@ -212,6 +213,6 @@ class FiniteMFG:
         if not (policy.is_floating_point()):
             raise InvalidPolicyError(f"{owner}: dtype {policy.dtype} is not floating point")
         policy = policy.to(self.dtype)
-        check_distribution(policy, owner=owner, what="", atol=self.atol,
+        check_distribution(policy, owner=owner, what="", atol=self.atol if atol is None else atol,
                            error=InvalidPolicyError)
         return policy

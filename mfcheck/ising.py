@@ -1,24 +1,10 @@
-"""The Ising model on an L×L periodic square lattice, and the sampler protocol.
+"""The Ising model on an L×L periodic square lattice, and what samplers return.
 
 Spins s_i = ±1, energy E(s) = −J Σ_⟨ij⟩ s_i s_j − h Σ_i s_i (each nearest-neighbour
 pair once, 2N pairs on the torus), magnetisation M = Σ_i s_i; k_B = 1, T = 1/β.
 
-An Ising sampler (role ``"sampler"``)::
-
-    class MySampler:
-        name = "my-sampler"
-        def sample(self, L: int, temperatures, *, coupling: float = 1.0, field: float = 0.0,
-                   sweeps: int, chains: int, seed: int, device="cpu",
-                   start: str = "hot") -> IsingSamples: ...
-
-runs ``chains`` independent chains at each temperature for ``sweeps`` sweeps (one sweep
-= N attempted single-spin updates, or one cluster update for cluster methods, as the
-sampler documents) from a random (``"hot"``) or all-up (``"cold"``) start, and returns
-the energy and magnetisation per spin after every sweep. A sampler may also offer
-``step(spins, beta, coupling, field, generator) -> spins``: one update of a batch of
-configurations, which the suite uses to test stationarity exactly on small lattices; and
-declare ``max_size`` (the largest L it is meant for; checks on larger lattices skip) and
-``supports_field = False`` (checks with h ≠ 0 skip).
+A sampler implements `mfcheck.protocols.Sampler` and returns `IsingSamples`; the harness
+validates them with `mfcheck.boundary.check_samples`.
 """
 
 from __future__ import annotations
@@ -27,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import InvalidGameError, SolverError
+from .errors import InvalidGameError
 
 Tensor = torch.Tensor
 
@@ -78,20 +64,3 @@ def check_parameters(L: int, temperatures, coupling: float, field: float,
                                f"got {temps.tolist()}")
     return temps
 
-
-def check_samples(samples, *, temperatures: int, chains: int, sweeps: int,
-                  sampler: str) -> IsingSamples:
-    """Validate what a sampler returned; raise `SolverError` saying what is wrong."""
-    if not isinstance(samples, IsingSamples):
-        raise SolverError(f"{sampler} returned {type(samples).__name__}, expected IsingSamples")
-    shape = (temperatures, chains, sweeps)
-    for name in ("energy", "magnetization"):
-        x = getattr(samples, name)
-        if not isinstance(x, Tensor) or tuple(x.shape) != shape:
-            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise SolverError(f"{sampler}: {name} has shape {got}, expected {shape}")
-        if not torch.isfinite(x).all():
-            raise SolverError(f"{sampler}: {name} has non-finite values")
-    if (samples.magnetization.abs() > 1 + 1e-12).any():
-        raise SolverError(f"{sampler}: |magnetization per spin| exceeds 1")
-    return samples

@@ -26,7 +26,7 @@ import numpy as np
 
 from mfcheck import stats
 from mfcheck.analytic import ising as exact
-from mfcheck.protocols import sampler_samples
+from mfcheck.boundary import sampler_samples
 from mfcheck.report import file_stem, new_figure, save_figure
 
 

@@ -1,293 +1,195 @@
 """The solver protocols: what a third-party solver implements for mfcheck to check it.
 
-MFG planner (role ``"planner"``)::
+One `typing.Protocol` per role: `Planner`, `Learner`, `TMFLearner`, `Sampler`,
+`Simulator`. Each names the one method the harness calls; the optional attributes a solver
+may declare are listed in the class's docstring (they are not protocol members, so that
+``isinstance(solver, Planner)`` asks only for the method). A solver does not inherit from
+these classes: any object with the method is one (structural typing), and a type checker
+checks it against the signature. `role_of` is how the harness tells the roles apart, and
+`solver_name` what it calls a solver.
 
-    class MyPlanner:
-        name = "my-planner"          # optional: the report's solver column
-        temperature = 0.0            # optional: τ > 0 if it targets the entropy-regularised
-                                     # (logit) equilibrium at τ instead of the Nash one
-        convergent = True            # optional: False for methods that are not meant to
-                                     # converge in non-contractive games (pure best response)
-
-        def solve(self, game: mfcheck.FiniteMFG, *, seed: int,
-                  initial_policy: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
-            ...                      # yields policies of shape game.policy_shape,
-                                     # on game.device; the harness decides how many to take
-
-        def supports(self, game: mfcheck.FiniteMFG) -> bool | str:
-            ...                      # optional: False, or a reason, for games it does not
-                                     # solve (e.g. "finite horizon only"): skipped, not failed
-
-``initial_policy`` is optional: a planner that names it in ``solve``'s signature (the
-harness inspects the signature, `planner_takes_initial_policy`) starts from that validated
-policy of ``game.policy_shape`` instead of its own start; the harness passes it only to
-such planners. The ``uniqueness`` suite needs it to start a planner from many policies.
-
-Mean-field learner (role ``"learner"``)::
-
-    class MyLearner:
-        name = "my-learner"          # optional
-        boltzmann = True             # optional: its policy is a Boltzmann (softmax) policy
-                                     # at the temperature it is given (Ising suite)
-
-        def learn(self, env: mfcheck.envs.AgentEnv, *, steps: int, seed: int,
-                  temperature: torch.Tensor | None = None) -> Policy:
-            ...                      # at most ``steps`` calls of env.step, each with
-                                     # env.acting_mask(generator); ``temperature`` has one
-                                     # entry per replica (None: the learner's own choice)
-
-    # the policy it returns, for the replicas of the environment it learned on:
-    policy(obs, mean_action) -> torch.Tensor  # (batch, n, n_actions) probabilities for
-                                              # the observations (batch, n) of n agents
-
-A Temporal Mean Field learner (`mfcheck.tmf`) sets ``tmf = True``, learns on a
-`mfcheck.envs.FiniteGameEnv` (observations are states; ``Observation.population`` is the
-distribution μ̂_N of the agents' observations) and returns a TMF policy
-``policy(obs, population)``: its second argument is μ ``(batch, n_observations)``
-instead of the mean action.
-
-N-player simulator (role ``"simulator"``)::
-
-    simulate(game, policy, *, n_agents, acting, rounds, batch, seed) -> trajectory
-
-with ``trajectory.mu`` ``(batch, records, S)``, the empirical state distributions μ̂_N on
-``game.device``, and ``trajectory.mean_return`` ``(batch,)``. ``acting`` is an
-`mfcheck.envs.Schedule`; an epoch is N agent decisions; finite-horizon games run one
-synchronous round per decision epoch; idle agents keep their state; each agent's j-th
-decision is discounted by γ^j. The reference is `mfcheck.nplayer.simulate`.
-
-A check never reaches inside a solver: it sees only what the protocol returns, and
-validates every yielded object before using it.
+What the harness does with a solver's output at the boundary (validation, the error for
+each violation) is `mfcheck.boundary`; one page per role in docs/protocols/ says both,
+with a runnable example.
 """
 
 from __future__ import annotations
 
-import inspect
-import itertools
-from collections.abc import Iterator
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import torch
+if TYPE_CHECKING:  # the protocols themselves must not import torch (mfcheck exports them)
+    import torch
 
-from .errors import InvalidPolicyError, SolverError
-from .game import FiniteMFG
+    from .envs.base import AgentEnv
+    from .envs.finite_game import FiniteGameEnv
+    from .game import FiniteMFG
+    from .ising import IsingSamples
+
+#: What a learner returns: ``policy(obs, second) -> probabilities`` ``(batch, n, A)`` for
+#: the observations ``(batch, n)`` of n agents; ``second`` is the mean action
+#: ``(batch, n, A)`` (`Learner`) or the population μ ``(batch, S)`` (`TMFLearner`).
+LearnedPolicy = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
 @runtime_checkable
-class MFGPlanner(Protocol):
+class Planner(Protocol):
+    """An MFG planner (role ``"planner"``): it knows the game's model and yields policies.
+
+    ``solve(game, *, seed)`` returns an iterator of policies of shape ``game.policy_shape``
+    (``(horizon, S, A)``, or ``(S, A)`` for a discounted stationary game), each a row-wise
+    distribution over actions, floating point, on ``game.device``. The harness decides how
+    many to take (the iterator may be infinite) and judges the last ones.
+
+    It may also take ``initial_policy``: a planner whose ``solve`` names that keyword
+    starts from that (validated) policy of ``game.policy_shape`` instead of its own start;
+    the harness passes it only to such planners, and the ``uniqueness`` suite applies only
+    to them.
+
+    Optional attributes:
+
+    - ``name: str`` — the report's solver column (default: the class name).
+    - ``temperature: float`` — τ > 0: the planner targets the entropy-regularised (logit)
+      equilibrium at τ, judged by the τ-regularised exploitability (docs/planners.md);
+      0 or absent: the Nash equilibrium.
+    - ``convergent: bool`` — False for methods not meant to converge in non-contractive
+      games (pure best-response iteration): checked for cycling and for each iterate being
+      a best response to the previous population, instead of for convergence.
+    - ``precision: torch.dtype | str`` — ``torch.float32`` (or ``"float32"``) for a
+      planner that computes in float32: its policies are checked to be distributions at
+      float32's tolerance, then cast to float64 and renormalised (`mfcheck.boundary`).
+      Default float64 (tolerance 1e-9).
+    - ``supports(game) -> bool | str`` — False, or a reason, for games it does not solve
+      (e.g. ``"finite horizon only"``): those cases are skipped with the reason.
+    """
+
     def solve(self, game: FiniteMFG, *, seed: int) -> Iterator[torch.Tensor]: ...
+
+
+@runtime_checkable
+class Learner(Protocol):
+    """A mean-field learner (role ``"learner"``): it trains on an N-agent environment whose
+    model it does not know and returns a policy.
+
+    ``learn(env, *, steps, seed, temperature=None)`` gets an `mfcheck.envs.AgentEnv`
+    holding ``env.batch`` independent replicas; it calls ``env.reset(generator)`` and at
+    most ``steps`` times ``env.step(actions, env.acting_mask(generator))`` (the check
+    decides who acts; the learner draws the mask). ``temperature`` is one τ per replica
+    (a ``(batch,)`` tensor) or None (the learner's own choice). It returns a callable
+    ``policy(obs, mean_action) -> (batch, n, A)`` probabilities, on ``env.device``, for the
+    observations ``(batch, n)`` and mean actions ``(batch, n, A)`` of any n agents; the
+    checks play it themselves.
+
+    Optional attributes:
+
+    - ``name: str`` — the report's solver column.
+    - ``boltzmann: bool`` — its policy is softmax(Q/τ) at the temperature it is given: the
+      ``ising-mfq`` suite applies only to such learners.
+    - ``baseline: bool`` — a baseline the literature expects to fail (independent
+      learners without ā): its failures in ``ising-mfq`` and ``gaussian-squeeze`` are
+      reported as ``xfail``.
+    - ``agents_per_step: int`` — k: where a suite leaves who acts to the learner
+      (``gaussian-squeeze``), each agent acts with probability k/N per step.
+    - ``approximator: str`` — ``"tabular"`` for a learner that indexes a table by
+      observation and so cannot learn on feature observations (``battle`` skips it).
+    - ``uses_mean_action: bool`` — it conditions on ā: ``battle``'s round robin against
+      IL and AC applies only to such learners.
+    """
+
+    def learn(self, env: AgentEnv, *, steps: int, seed: int,
+              temperature: torch.Tensor | None = None) -> LearnedPolicy: ...
+
+
+@runtime_checkable
+class TMFLearner(Protocol):
+    """A Temporal Mean Field learner (role ``"learner"`` with ``tmf = True``; docs/tmf.md).
+
+    ``learn(env, *, steps, seed, temperature=None)`` as a `Learner`'s, on an
+    `mfcheck.envs.FiniteGameEnv`: N agents playing a discounted stationary `FiniteMFG`,
+    whose observations are the agents' states and whose ``Observation.population`` is
+    their empirical distribution μ̂_N ``(batch, S)``; ``temperature`` is one τ per replica.
+    It returns a TMF policy π(a | o, μ): ``policy(obs, population) -> (batch, n, A)``.
+
+    Required attribute: ``tmf = True`` (without it the learner is an ordinary `Learner`,
+    and the ``sync-async`` learner checks do not apply). Optional: ``name``.
+    """
+
+    tmf: bool
+
+    def learn(self, env: FiniteGameEnv, *, steps: int, seed: int,
+              temperature: torch.Tensor | None = None) -> LearnedPolicy: ...
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """An Ising sampler (role ``"sampler"``) on the L×L periodic lattice of `mfcheck.ising`.
+
+    ``sample(L, temperatures, *, coupling, field, sweeps, chains, seed, device, start)``
+    runs ``chains`` independent chains at each temperature (a float64 tensor) for
+    ``sweeps`` sweeps (one sweep = N attempted single-spin updates, or one cluster update
+    for a cluster method, as the sampler documents) from a random (``start="hot"``) or
+    all-up (``"cold"``) configuration, and returns an `mfcheck.ising.IsingSamples`: the
+    energy and the signed magnetisation per spin after every sweep, each
+    ``(n_temperatures, chains, sweeps)``, float64, finite, |m| ≤ 1.
+
+    Optional attributes:
+
+    - ``name: str`` — the report's solver column.
+    - ``step(spins, beta, coupling, field, generator) -> spins`` — one update of a batch
+      of ±1 configurations ``(batch, L, L)``: the suite then tests exact one-step
+      stationarity on small lattices.
+    - ``max_size: int`` — the largest L it is meant for: checks on larger lattices skip.
+    - ``supports_field: bool`` — False: checks with h ≠ 0 skip.
+    """
+
+    def sample(self, L: int, temperatures: torch.Tensor, *, coupling: float = 1.0,
+               field: float = 0.0, sweeps: int, chains: int, seed: int, device: Any = "cpu",
+               start: str = "hot") -> IsingSamples: ...
+
+
+@runtime_checkable
+class Simulator(Protocol):
+    """An N-player simulator (role ``"simulator"``): it plays a `FiniteMFG` with N agents.
+
+    ``simulate(game, policy, *, n_agents, acting, rounds, batch, seed, **options)`` runs
+    ``batch`` independent replicas of ``n_agents`` agents, each in a state (initially
+    drawn from ``game.mu0``). ``acting`` is an `mfcheck.envs.Schedule` (``"all"``: k = N,
+    synchronous; ``"one"``: k = 1; a fraction f: each agent acts with probability f). Per
+    round the acting agents draw a ~ π(·|x) and move by p(·|x, a, L̂_N), L̂_N the
+    population's state-action distribution (an idle agent enters it with its state and the
+    law π(·|x)); idle agents keep their state. An *epoch* is N agent decisions; a
+    finite-horizon game runs one synchronous round per decision epoch; each agent's j-th
+    decision is discounted by γ^j. ``options`` may carry ``initial=`` (the law of the
+    initial states) and ``record_every=``; the harness passes them only to checks that
+    need them. It returns an object with
+
+    - ``mu``: ``(batch, records, S)`` on ``game.device``, the empirical state
+      distributions μ̂_N (``rounds/record_every + 1`` records for a stationary game, at
+      the start of every round and after the last; ``H`` for a finite-horizon one), and
+    - ``mean_return``: ``(batch,)``, the population's mean discounted return.
+
+    Optional attribute: ``name``. The reference is `mfcheck.nplayer.simulate`.
+    """
+
+    def simulate(self, game: FiniteMFG, policy: torch.Tensor, *, n_agents: int, acting: Any,
+                 rounds: int, batch: int, seed: int, **options: Any) -> Any: ...
+
+
+#: The method that marks each role, in the order `role_of` asks (a sampler may also have a
+#: ``simulate``, so "sample" comes first).
+ROLE_METHODS = (("solve", "planner"), ("sample", "sampler"), ("learn", "learner"),
+                ("simulate", "simulator"))
 
 
 def role_of(solver: Any) -> str | None:
     """The protocol role a solver object implements, or None."""
-    if callable(getattr(solver, "solve", None)):
-        return "planner"
-    if callable(getattr(solver, "sample", None)):
-        return "sampler"
-    if callable(getattr(solver, "learn", None)):
-        return "learner"
-    if callable(getattr(solver, "simulate", None)):  # after "sample": samplers simulate too
-        return "simulator"
+    for method, role in ROLE_METHODS:
+        if callable(getattr(solver, method, None)):
+            return role
     return None
 
 
 def solver_name(solver: Any) -> str:
+    """The solver's declared ``name`` (the report's solver column), or its class name."""
     name = getattr(solver, "name", None)
     return name if isinstance(name, str) else type(solver).__name__
-
-
-def planner_temperature(planner: Any) -> float:
-    return float(getattr(planner, "temperature", 0.0) or 0.0)
-
-
-def planner_convergent(planner: Any) -> bool:
-    return bool(getattr(planner, "convergent", True))
-
-
-def planner_takes_initial_policy(planner: Any) -> bool:
-    """Whether ``planner.solve`` names an ``initial_policy`` keyword (the optional start)."""
-    try:
-        parameter = inspect.signature(planner.solve).parameters.get("initial_policy")
-    except (TypeError, ValueError):  # a builtin or C extension without a signature
-        return False
-    return parameter is not None and parameter.kind in (parameter.KEYWORD_ONLY,
-                                                        parameter.POSITIONAL_OR_KEYWORD)
-
-
-def planner_supports(planner: Any, game: FiniteMFG) -> str | None:
-    """None if ``planner`` takes on ``game``; otherwise why not (its ``supports(game)``
-    returned False or a reason, or raised)."""
-    supports = getattr(planner, "supports", None)
-    if not callable(supports):
-        return None
-    name = solver_name(planner)
-    try:
-        answer = supports(game)
-    except Exception as exc:
-        raise SolverError(f"{name}.supports({game.name}) raised {type(exc).__name__}: "
-                          f"{exc}") from exc
-    if answer is True:
-        return None
-    if isinstance(answer, str) and answer:
-        return f"{name} does not support {game.name}: {answer}"
-    if answer is False:
-        return f"{name} does not support {game.name} (its supports(game) is False)"
-    raise SolverError(f"{name}.supports({game.name}) returned {answer!r}; expected True, "
-                      f"False or a reason (str)")
-
-
-def planner_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int,
-                     initial_policy: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
-    """The first ``iterations`` policies of ``planner`` on ``game``, each validated.
-
-    ``initial_policy`` (validated here) is passed on as the planner's start; asking it of a
-    planner that does not take one is a bug of the caller (ValueError). Anything that
-    breaks the protocol (an exception inside the solver, too few policies, a wrong shape,
-    dtype or device, NaN, a row that is not a distribution) becomes a `SolverError` that
-    says which policy and why.
-    """
-    name = solver_name(planner)
-    start = {}
-    if initial_policy is not None:
-        if not planner_takes_initial_policy(planner):
-            raise ValueError(f"{name}.solve takes no initial_policy")
-        start = {"initial_policy": game.check_policy(initial_policy, what="initial policy")}
-    try:
-        stream = iter(planner.solve(game, seed=seed, **start))
-    except Exception as exc:
-        raise SolverError(f"{name}.solve raised {type(exc).__name__}: {exc}") from exc
-    for k in itertools.count():
-        if k == iterations:
-            return
-        try:
-            policy = next(stream)
-        except StopIteration:
-            raise SolverError(f"{name} stopped after {k} policies; the check needs "
-                              f"{iterations}") from None
-        except Exception as exc:
-            raise SolverError(f"{name} raised {type(exc).__name__} at iteration {k}: "
-                              f"{exc}") from exc
-        try:
-            yield game.check_policy(policy, what=f"policy #{k} from {name}")
-        except InvalidPolicyError as exc:
-            raise SolverError(f"invalid output: {exc}") from None
-
-
-def last_policies(planner: Any, game: FiniteMFG, *, seed: int, iterations: int,
-                  keep: int = 1, initial_policy: torch.Tensor | None = None
-                  ) -> list[torch.Tensor]:
-    """The last ``keep`` of the first ``iterations`` policies (all validated)."""
-    kept: list[torch.Tensor] = []
-    for policy in planner_policies(planner, game, seed=seed, iterations=iterations,
-                                   initial_policy=initial_policy):
-        kept = (kept + [policy])[-keep:]
-    return kept
-
-
-def sampler_samples(sampler: Any, L: int, temperatures, *, sweeps: int, chains: int, seed: int,
-                    device, coupling: float = 1.0, field: float = 0.0, start: str = "hot"):
-    """Run an Ising sampler (see `mfcheck.ising`) and validate what it returns.
-
-    An exception inside the sampler, or output of the wrong type, shape or range, becomes
-    a `SolverError` that says what went wrong.
-    """
-    from .ising import check_samples  # the Ising model is only needed by samplers
-
-    name = solver_name(sampler)
-    temps = torch.as_tensor(temperatures, dtype=torch.float64).reshape(-1)
-    try:
-        samples = sampler.sample(L, temps, coupling=coupling, field=field, sweeps=sweeps,
-                                 chains=chains, seed=seed, device=device, start=start)
-    except Exception as exc:
-        raise SolverError(f"{name}.sample(L={L}, T={[round(t, 4) for t in temps.tolist()]}) "
-                          f"raised {type(exc).__name__}: {exc}") from exc
-    return check_samples(samples, temperatures=temps.numel(), chains=chains, sweeps=sweeps,
-                         sampler=name)
-
-
-def learner_policy(learner: Any, env, *, steps: int, seed: int, temperature=None):
-    """Train ``learner`` on ``env`` and return its policy, wrapped so that every call is
-    validated (`ValidatedPolicy`). Anything the learner raises becomes a `SolverError`."""
-    name = solver_name(learner)
-    try:
-        policy = learner.learn(env, steps=steps, seed=seed, temperature=temperature)
-    except Exception as exc:
-        raise SolverError(f"{name}.learn on {env.name} raised {type(exc).__name__}: "
-                          f"{exc}") from exc
-    if not callable(policy):
-        raise SolverError(f"{name}.learn returned {type(policy).__name__}, not a callable "
-                          f"policy(obs, mean_action)")
-    return ValidatedPolicy(policy, env, name)
-
-
-class ValidatedPolicy:
-    """A learned policy whose every output is checked: a tensor of shape
-    ``(batch, n, n_actions)`` for ``n`` agents' observations (a check may ask about other
-    agents than the environment's, e.g. one per observation), on the environment's device,
-    finite, non-negative, rows summing to 1."""
-
-    def __init__(self, policy, env, name: str) -> None:
-        self.policy, self.env, self.name = policy, env, name
-
-    def __call__(self, obs: torch.Tensor, mean_action: torch.Tensor) -> torch.Tensor:
-        env = self.env
-        try:
-            probs = self.policy(obs, mean_action)
-        except Exception as exc:
-            raise SolverError(f"the policy of {self.name} raised {type(exc).__name__}: "
-                              f"{exc}") from exc
-        expected = (env.batch, obs.shape[1], env.n_actions)  # any number of agents
-        if not isinstance(probs, torch.Tensor):
-            raise SolverError(f"invalid output: the policy of {self.name} returned "
-                              f"{type(probs).__name__}, not a tensor")
-        if tuple(probs.shape) != expected or probs.device != env.device:
-            raise SolverError(f"invalid output: the policy of {self.name} returned shape "
-                              f"{tuple(probs.shape)} on {probs.device}; expected {expected} "
-                              f"on {env.device}")
-        tol = 1e-9 if probs.dtype == torch.float64 else 1e-5
-        bad = ~torch.isfinite(probs).all(-1) | (probs < 0).any(-1) | \
-            ((probs.sum(-1) - 1).abs() > tol)
-        if bad.any():
-            b, i = (int(v) for v in bad.nonzero()[0])
-            raise SolverError(f"invalid output: the policy of {self.name} gives agent {i} of "
-                              f"replica {b} the probabilities {probs[b, i].tolist()}, not a "
-                              f"distribution")
-        return probs
-
-
-def simulator_populations(simulator: Any, game: FiniteMFG, policy: torch.Tensor, *,
-                          n_agents: int, acting, rounds: int, batch: int, seed: int,
-                          record_every: int = 1, **options) -> torch.Tensor:
-    """Run an N-player simulator (see `mfcheck.nplayer`) and return its validated μ̂_N,
-    ``(batch, rounds/record_every + 1, S)`` float64.
-
-    ``record_every`` (and any further ``options``, e.g. ``initial``) is passed on only when
-    it differs from the protocol's default, so that a simulator without the option can
-    still run the checks that do not need it. Anything the simulator raises or returns
-    wrong (type, shape, device, NaN, a row that is not a distribution) becomes a
-    `SolverError` that says which call and what was wrong.
-    """
-    name = solver_name(simulator)
-    call = f"{name}.simulate(N={n_agents}, acting={acting}, rounds={rounds})"
-    if record_every != 1:
-        options["record_every"] = record_every
-    try:
-        mu = simulator.simulate(game, policy, n_agents=n_agents, acting=acting, rounds=rounds,
-                                batch=batch, seed=seed, **options).mu
-    except Exception as exc:
-        raise SolverError(f"{call} raised {type(exc).__name__}: {exc}") from exc
-    records = rounds // record_every + 1 if game.stationary else game.horizon  # Flow.mu's
-    expected = (batch, records, game.n_states)
-    if not isinstance(mu, torch.Tensor) or tuple(mu.shape) != expected or \
-            mu.device != game.device:
-        got = (f"shape {tuple(mu.shape)} on {mu.device}" if isinstance(mu, torch.Tensor)
-               else type(mu).__name__)
-        raise SolverError(f"invalid output: {call} gave trajectory.mu {got}; expected shape "
-                          f"{expected} on {game.device}")
-    mu = mu.to(torch.float64)
-    bad = ~torch.isfinite(mu).all(-1) | (mu < 0).any(-1) | ((mu.sum(-1) - 1).abs() > 1e-9)
-    if bad.any():
-        b, r = (int(v) for v in bad.nonzero()[0])
-        raise SolverError(f"invalid output: {call} gave μ̂_N = {mu[b, r].tolist()} for "
-                          f"replica {b} at record {r}, not a distribution")
-    return mu

@@ -45,7 +45,8 @@ from mfcheck.kernels import distribution, initial_values, policy_value, stationa
 from mfcheck.kernels.flow import LAZY_MAX_SQUARINGS
 from mfcheck.operators import dobrushin_coefficient
 from mfcheck.nplayer import exact_exploitability
-from mfcheck.protocols import simulator_populations, solver_name
+from mfcheck.boundary import simulator_populations
+from mfcheck.protocols import solver_name
 from mfcheck.report import file_stem, new_figure, save_figure
 from mfcheck.tmf import population_step
 
@@ -153,7 +154,7 @@ CUDA_EXTRA_SIZES = (10_000_000,)
 def simulated_mu(simulator, target: Stationary, *, n_agents: int, schedule: Schedule,
                  level: Level, seed: int) -> Tensor:
     """μ̂_N ``(replicas, records, S)`` from ``simulator``, one record per epoch, started from
-    μ^π, validated (`mfcheck.protocols.simulator_populations`)."""
+    μ^π, validated (`mfcheck.boundary.simulator_populations`)."""
     every = schedule.steps(n_agents)
     epochs = level.burn_in_epochs + level.measured_epochs
     return simulator_populations(simulator, target.game, target.policy, n_agents=n_agents,
@@ -734,7 +735,7 @@ def run_populations(simulator, game: FiniteMFG, policy: Tensor, *, n_agents: int
                     acting: Schedule, rounds: int | None, batch: int, seed: int,
                     record_every: int = 1) -> tuple[Tensor, Tensor]:
     """μ̂_N ``(batch, records, S)`` and the mean return ``(batch,)`` of one call, both
-    validated (`mfcheck.protocols.simulator_populations` for μ̂_N)."""
+    validated (`mfcheck.boundary.simulator_populations` for μ̂_N)."""
     seen = _Recorder(simulator)
     mu = simulator_populations(seen, game, policy, n_agents=n_agents, acting=acting,
                                rounds=rounds, batch=batch, seed=seed, record_every=record_every)

@@ -33,7 +33,8 @@ from mfcheck import stats
 from mfcheck.adapters.magent import MAP_SIZE, MAX_CYCLES, BattleEnv, missing_reason
 from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Requires, Suite
 from mfcheck.envs import sample_actions
-from mfcheck.protocols import learner_policy, solver_name
+from mfcheck.boundary import learner_policy
+from mfcheck.protocols import solver_name
 from mfcheck.report import atomic_write, file_stem, new_figure, save_figure
 
 ALPHA = FALSE_FAILURE_RATE

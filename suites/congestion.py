@@ -13,11 +13,12 @@ import hypothesis.strategies as st
 import numpy as np
 import torch
 
-from mfcheck.check import Budget, Context, Outcome, Requires, Suite
+from mfcheck.check import Budget, Context, Outcome, Suite
+from mfcheck.convergence import CONVERGENT, NOT_CONVERGENT, TAIL, cycling_hint
 from mfcheck.games.congestion import Routes, route_split
 from mfcheck.kernels import exploitability
 from mfcheck.kernels.policies import detect_period
-from mfcheck.protocols import last_policies, planner_convergent, planner_temperature
+from mfcheck.boundary import last_policies, planner_temperature
 from mfcheck.report import format_vector
 
 #: Planner iterations the harness takes, and the tolerance on the exploitability of the
@@ -35,21 +36,16 @@ CHECK_TEMPERATURES = (0.1, 1.0)
 #: A failed τ-planner's split that is this many times closer to the Wardrop split than to
 #: the logit one is reported as the Wardrop split (a likely unused τ).
 WARDROP_HINT_RATIO = 0.1
-#: Whom the convergence checks and the best-response checks of the planner suites apply to.
-CONVERGENT = Requires(planner_convergent, "planners meant to converge (no convergent = False)",
-                      opted_out_by="convergent = False")
-NOT_CONVERGENT = Requires(lambda planner: not planner_convergent(planner),
-                          "planners that declare convergent = False")
 
 
 def likely_cause(tail: list[torch.Tensor], routes: Routes, tau: float, error: float) -> str:
     """What a failed convergence check can tell of its cause: iterates that cycle (a method
-    not meant to converge), or, for a planner that declares τ, a split that is the Wardrop
-    (τ = 0) split rather than the logit one (the declared τ unused). '' if neither."""
-    period = detect_period(tail)
-    if period and period > 1:
-        return (f"; the iterates cycle with period {period}: declare convergent = False if "
-                f"the method is not meant to converge")
+    not meant to converge, `cycling_hint`), or, for a planner that declares τ, a split that
+    is the Wardrop (τ = 0) split rather than the logit one (the declared τ unused). '' if
+    neither."""
+    cycling = cycling_hint(tail)
+    if cycling:
+        return cycling
     wardrop_error = float(np.abs(route_split(tail[-1]) - routes.equilibrium(0.0)).max())
     if tau and wardrop_error <= WARDROP_HINT_RATIO * error:
         return (f"; the split is the Wardrop (τ = 0) split "
@@ -68,7 +64,7 @@ def add_congestion_checks(suite: Suite, games: dict[str, Routes]) -> None:
         """The planner's last policy is an equilibrium: exploitability (τ-regularised for logit planners) near 0."""
         game = routes.game(ctx.device)
         iterations, tol = ITERATIONS[ctx.budget], EXPLOITABILITY_TOLERANCE[ctx.budget]
-        tail = last_policies(planner, game, seed=ctx.seed, iterations=iterations, keep=6)
+        tail = last_policies(planner, game, seed=ctx.seed, iterations=iterations, keep=TAIL)
         tau = planner_temperature(planner)
         m, m_star = route_split(tail[-1]), routes.equilibrium(tau)
         error = float(np.abs(m - m_star).max())

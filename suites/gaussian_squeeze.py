@@ -43,7 +43,8 @@ from mfcheck.check import FALSE_FAILURE_RATE, Budget, Context, Outcome, Suite
 from mfcheck.envs import SYNCHRONOUS, Schedule, sample_actions
 from mfcheck.envs.gaussian_squeeze import N_ACTIONS, GaussianSqueeze, squeeze_objective
 from mfcheck.errors import SolverError
-from mfcheck.protocols import learner_policy, solver_name
+from mfcheck.boundary import learner_policy
+from mfcheck.protocols import solver_name
 from mfcheck.report import atomic_write, file_stem, new_figure, save_figure
 
 ALPHA = FALSE_FAILURE_RATE

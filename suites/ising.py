@@ -30,7 +30,8 @@ from mfcheck.errors import SolverError
 from mfcheck.ising import energy, magnetization
 from mfcheck.ising_mcmc import (RunLength, drift_test, equilibrated_series, series,
                                 write_order_parameter_curve)
-from mfcheck.protocols import sampler_samples, solver_name
+from mfcheck.boundary import sampler_samples
+from mfcheck.protocols import solver_name
 
 ALPHA = FALSE_FAILURE_RATE
 

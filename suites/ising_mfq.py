@@ -48,7 +48,8 @@ from mfcheck.envs.ising import IsingGame
 from mfcheck.envs.ising_play import play, play_sequential
 from mfcheck.operators import MeanFieldModel, boltzmann_policy, mean_field_q_fixed_point
 from mfcheck.ising_mcmc import RunLength, write_order_parameter_curve
-from mfcheck.protocols import learner_policy, solver_name
+from mfcheck.boundary import learner_policy
+from mfcheck.protocols import solver_name
 
 ALPHA = FALSE_FAILURE_RATE
 NEIGHBOURS = 4  # on the torus ā = (1 − k/4, k/4): k = 0..4 neighbours up, five values

@@ -13,8 +13,9 @@ that depend on the population and on the epoch, and one equilibrium:
   Lasry–Lions condition checked on every draw (`mfcheck.analytic.monotone`);
 - **crowd modelling** in its exact convention (OpenSpiel's game, −log μ crowd aversion:
   monotone) and MFGLib's **left_right** (a one-shot choice paid one epoch later);
-- **discounted stationary** monotone garnets, as a separate check that a finite-horizon-only
-  planner declines through ``supports(game)`` (skipped with its reason).
+- **discounted stationary** monotone garnets, as a separate check, so that a
+  finite-horizon-only planner that declines them through ``supports(game)`` (skipped with
+  its reason by the harness, `mfcheck.scope`) loses only that check.
 
 A failing planner's message names the convention mismatch its population is closest to
 (`mfcheck.diagnose`). Planners that declare ``convergent = False`` are checked instead to
@@ -29,15 +30,15 @@ import numpy as np
 
 from mfcheck.analytic.monotone import monotonicity_modulus
 from mfcheck.check import Budget, Context, Outcome, Suite
+from mfcheck.convergence import CONVERGENT, NOT_CONVERGENT, TAIL, cycling_hint
 from mfcheck.diagnose import closest_mismatch
 from mfcheck.errors import InvalidGameError
 from mfcheck.game import FiniteMFG
 from mfcheck.games import crowd_modelling, left_right, random_game
 from mfcheck.games.staged_routes import StagedRoutes
 from mfcheck.kernels import best_response, distribution, exploitability, initial_values, policy_value
-from mfcheck.protocols import last_policies, planner_supports, planner_temperature
+from mfcheck.boundary import last_policies, planner_temperature
 from mfcheck.report import format_vector
-from mfcheck.suites.congestion import CONVERGENT, NOT_CONVERGENT
 
 #: Planner iterations the harness takes, and the tolerance ε = C/k on the exploitability
 #: (τ-regularised for planners that declare τ) of the last policy. C covers the slowest
@@ -128,13 +129,15 @@ GAMES = {
 def _verdict(planner, games: list[FiniteMFG], ctx: Context, *, iterations: int,
              tolerance: float, staged: StagedRoutes | None = None) -> Outcome:
     """Run ``planner`` on every game; pass when each last policy's exploitability ≤ tolerance.
-    On failure, say which convention mismatch the worst policy is closest to."""
+    On failure, say whether the worst game's iterates cycle and which convention mismatch
+    its last policy is closest to."""
     tau = planner_temperature(planner)
-    gaps, last = [], []
+    gaps, last, tails = [], [], []
     for game in games:
-        policy = last_policies(planner, game, seed=ctx.seed, iterations=iterations)[-1]
-        gaps.append(float(exploitability(game, policy, tau)))
-        last.append(policy)
+        tail = last_policies(planner, game, seed=ctx.seed, iterations=iterations, keep=TAIL)
+        gaps.append(float(exploitability(game, tail[-1], tau)))
+        last.append(tail[-1])
+        tails.append(tail)
     worst = int(np.argmax(gaps))
     kind = f"τ={tau:g}-regularised exploitability" if tau else "exploitability"
     where = (f"{games[worst].name}" if len(games) == 1 else
@@ -147,23 +150,17 @@ def _verdict(planner, games: list[FiniteMFG], ctx: Context, *, iterations: int,
                     f"{'logit' if tau else 'Nash'} split {format_vector(staged.equilibrium(tau))}")
     passed = gaps[worst] <= tolerance
     if not passed:
-        message += "; " + closest_mismatch(games[worst], last[worst], tau).sentence()
+        message += (cycling_hint(tails[worst]) + "; "
+                    + closest_mismatch(games[worst], last[worst], tau).sentence())
     return Outcome(passed, gaps[worst], 0.0, tolerance, message)
-
-
-def _declined(planner, games: list[FiniteMFG]) -> Outcome | None:
-    reasons = [r for r in (planner_supports(planner, g) for g in games) if r]
-    return Outcome.skip(reasons[0], exemption="supports(game)") if reasons else None
 
 
 @suite.check("reaches-equilibrium", games={label: (lambda device, l=label: l) for label in GAMES},
              applies=CONVERGENT)
 def reaches_equilibrium(planner, label: str, ctx: Context) -> Outcome:
     """The planner's last policy is the game's unique equilibrium: exploitability (τ-regularised for planners that declare τ) ≤ C/k."""
-    games = GAMES[label](ctx)
-    return _declined(planner, games) or _verdict(
-        planner, games, ctx, iterations=ITERATIONS[ctx.budget],
-        tolerance=EXPLOITABILITY_TOLERANCE[ctx.budget], staged=STAGED.get(label))
+    return _verdict(planner, GAMES[label](ctx), ctx, iterations=ITERATIONS[ctx.budget],
+                    tolerance=EXPLOITABILITY_TOLERANCE[ctx.budget], staged=STAGED.get(label))
 
 
 @suite.check("stationary-equilibrium", games={"drawn-stationary-monotone-garnets(γ=0.8)": lambda device: None},
@@ -172,9 +169,8 @@ def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
     """On discounted stationary monotone garnets the planner's last policy is the equilibrium (exploitability ≤ C/((1 − γ)k)); planners may decline stationary games."""
     games = drawn_monotone_games(ctx, stationary=True)
     iterations = STATIONARY_ITERATIONS[ctx.budget]
-    return _declined(planner, games) or _verdict(
-        planner, games, ctx, iterations=iterations,
-        tolerance=STATIONARY_RATE_CONSTANT / ((1.0 - STATIONARY_DISCOUNT) * iterations))
+    tolerance = STATIONARY_RATE_CONSTANT / ((1.0 - STATIONARY_DISCOUNT) * iterations)
+    return _verdict(planner, games, ctx, iterations=iterations, tolerance=tolerance)
 
 
 @suite.check("best-response-iterates", games={label: (lambda device, l=label: l) for label in GAMES},
@@ -182,9 +178,6 @@ def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
 def best_response_iterates(planner, label: str, ctx: Context) -> Outcome:
     """A planner that declares convergent = False (pure best-response iteration) yields, at every iteration, a (soft) best response to the previous iterate's population."""
     games = GAMES[label](ctx)
-    declined = _declined(planner, games)
-    if declined:
-        return declined
     tau = planner_temperature(planner)
     worst, where = 0.0, ""
     for game in games:

@@ -35,14 +35,16 @@ from scipy.special import expit
 
 from mfcheck import strategies
 from mfcheck.check import Budget, Context, Outcome, Suite
+from mfcheck.convergence import CYCLING_ADVICE, TAIL
 from mfcheck.game import FiniteMFG
 from mfcheck.games.congestion import Routes, route_split
 from mfcheck.games import (crowd_equilibria, follow_the_crowd, queueing, queueing_equilibrium,
                            resource_selection)
 from mfcheck.kernels import distribution, exploitability
 from mfcheck.kernels.policies import detect_period
-from mfcheck.protocols import (last_policies, planner_convergent, planner_takes_initial_policy,
-                               planner_temperature, solver_name)
+from mfcheck.boundary import (last_policies, planner_convergent, planner_takes_initial_policy,
+                              planner_temperature)
+from mfcheck.protocols import solver_name
 from mfcheck.report import file_stem, format_vector, new_figure, save_figure
 
 
@@ -64,8 +66,6 @@ MAX_ROUTES = 4
 #: descent from "all on one route" still had exploitability 1.9e-2 after 1000 iterations
 #: (7.9e-6 after 4000). The fixed five-route game keeps a slope of 0.5.
 MIN_SLOPE = 0.25
-#: Policies kept at the end of a run, to tell a cycle from a slow approach.
-TAIL = 6
 #: Logit equilibria of two crowd routes: sign changes looked for on this many grid points.
 LOGIT_GRID = 4001
 
@@ -176,6 +176,8 @@ def judge_monotone_game(planner, a, b, ctx: Context) -> tuple[bool, str]:
         if not ok and tau > 0 and not softmax_contracts(b, tau):
             return True, where + (f" — not held against it: the logit map at τ={tau:g} is "
                                   f"no contraction here (max b = {max(b):g} ≥ 2τ)")
+        if not ok:
+            where += f": {CYCLING_ADVICE}"
     return ok, where
 
 
@@ -301,7 +303,10 @@ def judge_stationary_game(planner, case: StationaryGame, ctx: Context) -> tuple[
     ok, where = case.judge(seen, tau, epsilon)
     cycling = [label for label, (_, _, p) in seen.items() if p is not None and p >= 2]
     where += f" after {STATIONARY_ITERATIONS[ctx.budget]} iterations"
-    return ok, where + (f"; iterates cycle from {', '.join(cycling)}" if cycling else "")
+    if cycling:
+        where += f"; iterates cycle from {', '.join(cycling)}"
+        where += "" if ok else f": {CYCLING_ADVICE}"
+    return ok, where
 
 
 @suite.check("unique-equilibrium",
@@ -404,12 +409,15 @@ def finds_every_equilibrium(planner, crowd, ctx: Context) -> Outcome:
     initial = starts(game, ctx.generator(), DIRICHLET_STARTS[ctx.budget])
     seen = limits(planner, game, ctx, initial, ITERATIONS[ctx.budget])
     names = [format_vector(m) for m, _ in targets]
-    basins, strays = {}, []
-    for label, (m, gap, _) in seen.items():
+    basins, strays, cycled = {}, [], False
+    for label, (m, gap, period) in seen.items():
         nearest = min(range(len(targets)), key=lambda i: np.abs(m - targets[i][0]).sum())
         basins[label] = nearest
         if gap > epsilon:
-            strays.append(f"{label} → {format_vector(m)} (exploitability {gap:.2e})")
+            cycles = period is not None and period >= 2
+            cycled |= cycles
+            strays.append(f"{label} → {format_vector(m)} (exploitability {gap:.2e}"
+                          f"{f', iterates cycling with period {period}' if cycles else ''})")
     missed = [names[i] for i, (_, stable) in enumerate(targets)
               if stable and i not in basins.values()]
     listing = ", ".join(f"{label} {format_vector(route_split(initial[label]))} → {names[i]}"
@@ -418,7 +426,8 @@ def finds_every_equilibrium(planner, crowd, ctx: Context) -> Outcome:
     stable = [names[i] for i, (_, s) in enumerate(targets) if s]
     message = (f"{kind} {', '.join(names)} (stable: {', '.join(stable)}); basins after "
                f"{ITERATIONS[ctx.budget]} iterations: {listing}; "
-               + (f"FAILED: not an equilibrium (ε = {epsilon:.2g}): {'; '.join(strays)}; "
+               + (f"FAILED: not an equilibrium (ε = {epsilon:.2g}): {'; '.join(strays)}"
+                  + (f" ({CYCLING_ADVICE})" if cycled else "") + "; "
                   if strays else f"every limit has exploitability ≤ ε = {epsilon:.2g}; ")
                + (f"FAILED: no start reached the stable {', '.join(missed)}" if missed
                   else "every stable equilibrium reached")

@@ -1,5 +1,5 @@
 """Deliberately broken Ising samplers, written from the public sampler protocol alone
-(`mfcheck.ising`): each must be caught (status FAIL, ERROR for a protocol violation) by the
+(`mfcheck.protocols.Sampler`): each must be caught (status FAIL, ERROR for a protocol violation) by the
 named checks of the ``ising`` suite in its `CATALOGUE` entry, while every reference sampler
 passes them all (tests/test_power_ising.py).
 

@@ -13,7 +13,7 @@ import torch
 
 from mfcheck import FiniteMFG, registry
 from mfcheck.check import Outcome, Suite
-from mfcheck.protocols import last_policies
+from mfcheck.boundary import last_policies
 
 NAME = "fake"
 # The sibling module, whether tests/ is imported as a package or as a folder on sys.path.

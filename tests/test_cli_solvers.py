@@ -46,7 +46,7 @@ class Uniform:
 TINY_SUITE = '''
 from mfcheck import FiniteMFG, registry
 from mfcheck.check import Outcome, Suite
-from mfcheck.protocols import last_policies
+from mfcheck.boundary import last_policies
 import torch
 
 suite = Suite("tiny", role="planner", description="two cheap checks", reference_solvers=[])

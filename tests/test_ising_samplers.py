@@ -24,8 +24,9 @@ import pytest
 import torch
 from scipy import stats
 
+from mfcheck.boundary import check_samples
 from mfcheck.errors import DeviceUnavailableError, InvalidGameError
-from mfcheck.ising import check_samples, energy, magnetization
+from mfcheck.ising import energy, magnetization
 from mfcheck.reference.ising import (SAMPLERS, CheckerboardHeatBath, CheckerboardMetropolis,
                                      RandomSiteMetropolis, Wolff, _native)
 from mfcheck.reference.ising.checkerboard import merge, split

@@ -14,7 +14,7 @@ from mfcheck.envs import SEQUENTIAL, Observation, Schedule
 from mfcheck.envs.gaussian_squeeze import GaussianSqueeze
 from mfcheck.envs.ising import IsingGame
 from mfcheck.errors import UsageError
-from mfcheck.protocols import learner_policy
+from mfcheck.boundary import learner_policy
 from mfcheck.reference.marl import LEARNERS, MFAC, MFQ, NEURAL_LEARNERS, IndependentQ
 from mfcheck.reference.marl.approximators import TabularQ
 from mfcheck.reference.marl.mf_ac import relative_advantages

@@ -322,7 +322,7 @@ class _Returns:
 ])
 def test_a_simulators_broken_output_becomes_a_solver_error(mu, words):
     from mfcheck.errors import SolverError
-    from mfcheck.protocols import simulator_populations
+    from mfcheck.boundary import simulator_populations
 
     game = random_game(3, 2, horizon=None, discount=0.9, seed=1)
     with pytest.raises(SolverError, match=re.escape(words)):
@@ -331,7 +331,7 @@ def test_a_simulators_broken_output_becomes_a_solver_error(mu, words):
 
 
 def test_simulator_populations_passes_only_the_options_it_is_given():
-    from mfcheck.protocols import simulator_populations
+    from mfcheck.boundary import simulator_populations
 
     game = random_game(3, 2, horizon=None, discount=0.9, seed=1)
     mu = simulator_populations(ReferenceSimulator(), game, game.uniform_policy(), n_agents=10,

@@ -15,7 +15,7 @@ from mfcheck import strategies
 from mfcheck.analytic import congestion as analytic
 from mfcheck.games import n_route, resource_selection
 from mfcheck.kernels import distribution, exploitability
-from mfcheck.protocols import last_policies, planner_policies, planner_takes_initial_policy
+from mfcheck.boundary import last_policies, planner_policies, planner_takes_initial_policy
 from mfcheck.reference import PLANNERS, FixedPoint
 from mfcheck.reference.start import INTERIOR_START
 from mfcheck.suites import uniqueness

@@ -1,4 +1,4 @@
-"""Reference Ising samplers behind the sampler protocol of `mfcheck.ising`.
+"""Reference Ising samplers behind the sampler protocol (`mfcheck.protocols.Sampler`).
 
 ``SAMPLERS`` is what the Ising suites run when no ``--solver`` is given
 (spec ``mfcheck.reference.ising:SAMPLERS``):

@@ -12,7 +12,8 @@ from mfcheck.check import Budget, Context, Outcome
 from mfcheck.envs import SYNCHRONOUS, FiniteGameEnv
 from mfcheck.game import FiniteMFG
 from mfcheck.games.resource_selection import resource_selection
-from mfcheck.protocols import learner_policy, solver_name
+from mfcheck.boundary import learner_policy
+from mfcheck.protocols import solver_name
 from mfcheck.tmf import policy_table
 
 from .common import ALPHA, is_tmf_learner, suite

@@ -16,7 +16,8 @@ from mfcheck.envs import SEQUENTIAL
 from mfcheck.game import FiniteMFG
 from mfcheck.games.queueing import queueing
 from mfcheck.games.resource_selection import resource_selection
-from mfcheck.protocols import simulator_populations, solver_name
+from mfcheck.boundary import simulator_populations
+from mfcheck.protocols import solver_name
 from mfcheck.tmf import population_path
 
 from .common import ALPHA, SCHEDULES, is_simulator, suite

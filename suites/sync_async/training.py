@@ -21,7 +21,8 @@ from mfcheck.games.queueing import queueing
 from mfcheck.games.resource_selection import resource_selection
 from mfcheck.kernels import distribution, exploitability
 from mfcheck.nplayer.scatter import binomial_prefactor
-from mfcheck.protocols import learner_policy, solver_name
+from mfcheck.boundary import learner_policy
+from mfcheck.protocols import solver_name
 from mfcheck.reference.fixed_point import FixedPoint
 from mfcheck.tmf import policy_table, population_step
 
