@@ -131,10 +131,13 @@ def _list_solvers() -> int:
     from . import solvers
     from .protocols import role_of
     for name, spec in solvers.registered().items():
+        missing = solvers.missing_peer(spec)  # checked without importing the peer
         try:
+            if missing:
+                raise UsageError(missing)
             solver = solvers.load(spec)
             role, about = role_of(solver) or "no known role", solvers.describe(solver)
-        except UsageError as exc:  # e.g. a peer's extra is not installed
+        except UsageError as exc:  # a peer's extra not installed, or a broken registration
             role, about = "unavailable", str(exc)
         print(f"{name}  {spec}  {role}  {about}".rstrip())
     return EXIT_OK

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -25,6 +26,11 @@ from .errors import UsageError
 
 #: The entry-point group in which installed packages register named solvers.
 ENTRY_POINT_GROUP = "mfcheck.solvers"
+#: The optional peers of mfcheck's adapters: adapter module → (the peer's import name, the
+#: extra that installs it). A solver of such a module is unavailable without its peer.
+PEERS = {"mfcheck.adapters.mfglib": ("mfglib", "mfglib"),
+         "mfcheck.adapters.openspiel": ("pyspiel", "openspiel"),
+         "mfcheck.adapters.benchmfg": ("benchmfg", "benchmfg")}
 
 _SPEC = re.compile(r"^(?P<module>[\w.]+):(?P<attr>[\w.]+)(?:\[(?P<key>[^\]]+)\])?"
                    r"(?:\((?P<args>.*)\))?$", re.S)
@@ -152,8 +158,22 @@ def expand(spec: str) -> list[str]:
     return [spec]
 
 
+def missing_peer(spec: str) -> str | None:
+    """None if the solver ``spec`` (a spec or a registered name) needs no optional peer, or
+    its peer is installed; else what to install. Imports no peer (nor the solver)."""
+    match = _SPEC.match(_canonical(spec.strip()))
+    peer = PEERS.get(match["module"]) if match else None
+    if peer is None or importlib.util.find_spec(peer[0]) is not None:
+        return None
+    return f"its peer {peer[0]!r} is not installed: pip install 'mfcheck[{peer[1]}]'"
+
+
 def load(spec: str) -> Any:
-    """The solver object a single (expanded) spec names."""
+    """The solver object a single (expanded) spec names (`UsageError` if it cannot be
+    loaded, or needs a peer that is not installed)."""
+    missing = missing_peer(spec)
+    if missing:
+        raise UsageError(f"solver {spec!r}: {missing}")
     obj, match = _resolve(spec)
     key = match["key"]
     if key is not None:
