@@ -1,15 +1,15 @@
 """The solver boundary: what the harness reads of a solver, and how it validates what the
 solver returns before any check uses it.
 
-The protocols themselves (and `role_of`, `solver_name`) are `mfcheck.protocols`. Here: the
-declared attributes, read and validated (`planner_temperature`, `planner_convergent`,
-`planner_precision`, `planner_supports`, `planner_takes_initial_policy`), and one runner
-per role that calls the solver and validates its output (`planner_policies` and
-`last_policies`, `learner_policy` and `ValidatedPolicy`, `sampler_samples` and
-`check_samples`, `simulator_populations`). Anything a solver raises or returns wrong
-becomes a `SolverError` that says which call, what was wrong, and what was expected: the
-check that asked reports it as status ``error``, and the run goes on. docs/protocols/
-lists every message, role by role.
+The protocols themselves (and `role_of`, `solver_name`) are `mfcheck.protocols`; a
+solver's ``supports`` is asked by `mfcheck.scope`. Here: the declared attributes, read
+and validated (`planner_temperature`, `planner_convergent`, `planner_precision`,
+`planner_takes_initial_policy`), and one runner per role that calls the solver and
+validates its output (`planner_policies` and `last_policies`, `learner_policy` and
+`ValidatedPolicy`, `sampler_samples` and `check_samples`, `simulator_populations`).
+Anything a solver raises or returns wrong becomes a `SolverError` that says which call,
+what was wrong, and what was expected: the check that asked reports it as status
+``error``, and the run goes on. docs/protocols/ lists every message, role by role.
 """
 
 from __future__ import annotations
@@ -111,28 +111,6 @@ def planner_takes_initial_policy(planner: Any) -> bool:
         return False
     return parameter is not None and parameter.kind in (parameter.KEYWORD_ONLY,
                                                         parameter.POSITIONAL_OR_KEYWORD)
-
-
-def planner_supports(planner: Any, game: FiniteMFG) -> str | None:
-    """None if ``planner`` takes on ``game``; otherwise why not (its ``supports(game)``
-    returned False or a reason, or raised)."""
-    supports = getattr(planner, "supports", None)
-    if not callable(supports):
-        return None
-    name = solver_name(planner)
-    try:
-        answer = supports(game)
-    except Exception as exc:
-        raise SolverError(f"{name}.supports({game.name}) raised {type(exc).__name__}: "
-                          f"{exc}") from exc
-    if answer is True:
-        return None
-    if isinstance(answer, str) and answer:
-        return f"{name} does not support {game.name}: {answer}"
-    if answer is False:
-        return f"{name} does not support {game.name} (its supports(game) is False)"
-    raise SolverError(f"{name}.supports({game.name}) returned {answer!r}; expected True, "
-                      f"False or a reason (str)")
 
 
 # -- planners ---------------------------------------------------------------------------------

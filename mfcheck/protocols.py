@@ -60,7 +60,8 @@ class Planner(Protocol):
       float32's tolerance, then cast to float64 and renormalised (`mfcheck.boundary`).
       Default float64 (tolerance 1e-9).
     - ``supports(game) -> bool | str`` — False, or a reason, for games it does not solve
-      (e.g. ``"finite horizon only"``): those cases are skipped with the reason.
+      (e.g. ``"finite horizon only"``): those cases are skipped with the reason
+      (`mfcheck.scope`, which also says what ``supports`` receives in the other roles).
     """
 
     def solve(self, game: FiniteMFG, *, seed: int) -> Iterator[torch.Tensor]: ...
@@ -94,6 +95,8 @@ class Learner(Protocol):
       observation and so cannot learn on feature observations (``battle`` skips it).
     - ``uses_mean_action: bool`` — it conditions on ā: ``battle``'s round robin against
       IL and AC applies only to such learners.
+    - ``supports(env) -> bool | str`` — False, or a reason, for environments it does not
+      learn on: those cases are skipped with the reason.
     """
 
     def learn(self, env: AgentEnv, *, steps: int, seed: int,
@@ -111,7 +114,8 @@ class TMFLearner(Protocol):
     It returns a TMF policy π(a | o, μ): ``policy(obs, population) -> (batch, n, A)``.
 
     Required attribute: ``tmf = True`` (without it the learner is an ordinary `Learner`,
-    and the ``sync-async`` learner checks do not apply). Optional: ``name``.
+    and the ``sync-async`` learner checks do not apply). Optional: ``name``, and
+    ``supports(env)`` as a `Learner`'s.
     """
 
     tmf: bool
@@ -140,6 +144,8 @@ class Sampler(Protocol):
       stationarity on small lattices.
     - ``max_size: int`` — the largest L it is meant for: checks on larger lattices skip.
     - ``supports_field: bool`` — False: checks with h ≠ 0 skip.
+    - ``supports(setting) -> bool | str`` — False, or a reason, for an
+      `mfcheck.scope.IsingSetting` (L, temperatures, coupling, field) it does not sample.
     """
 
     def sample(self, L: int, temperatures: torch.Tensor, *, coupling: float = 1.0,
@@ -168,7 +174,8 @@ class Simulator(Protocol):
       the start of every round and after the last; ``H`` for a finite-horizon one), and
     - ``mean_return``: ``(batch,)``, the population's mean discounted return.
 
-    Optional attribute: ``name``. The reference is `mfcheck.nplayer.simulate`.
+    Optional: ``name``, and ``supports(game) -> bool | str`` (False, or a reason, for
+    games it does not simulate). The reference is `mfcheck.nplayer.simulate`.
     """
 
     def simulate(self, game: FiniteMFG, policy: torch.Tensor, *, n_agents: int, acting: Any,
