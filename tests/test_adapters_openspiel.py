@@ -20,7 +20,8 @@ from open_spiel.python.mfg import games as _register_games  # noqa: E402,F401  (
 
 import mfcheck  # noqa: E402
 from mfcheck.adapters.openspiel import (OpenSpielPlanner, crowd_modelling_nash_conv,  # noqa: E402
-                                        from_openspiel, openspiel_nash_conv, to_openspiel)
+                                        from_openspiel, openspiel_nash_conv, to_openspiel,
+                                        tree_game)
 from mfcheck.errors import InvalidGameError, UsageError  # noqa: E402
 from mfcheck.games import random_game  # noqa: E402
 from mfcheck.kernels import best_response, distribution, policy_value  # noqa: E402
@@ -55,9 +56,47 @@ def test_from_openspiel_crowd_modelling_matches_its_nash_conv():
         assert abs(ours - crowd_modelling_nash_conv(policy.numpy(), 6, 5)) <= ATOL
 
 
+#: OpenSpiel's single-population tabular games, small: from_openspiel reads them off their
+#: trees (`tree_game`); NashConv must equal mfcheck's exploitability. A reward read at the
+#: wrong epoch's population, a wrong first-visited node (another previous action's
+#: displacement cost) or a transition off by a cell moves NashConv by ≥ 1e-2 here.
+TREE_GAMES = [
+    ("python_mfg_periodic_aversion", {"size": 7, "horizon": 4, "n_actions_per_side": 2}),
+    ("mfg_crowd_modelling_2d", {"size": 4, "horizon": 3}),
+    ("mfg_crowd_modelling", {"size": 6, "horizon": 4}),
+    ("mean_field_lin_quad", {"size": 7, "horizon": 4, "n_actions_per_side": 2}),
+]
+
+
+@pytest.mark.parametrize("name,params", TREE_GAMES, ids=[n for n, _ in TREE_GAMES])
+def test_from_openspiel_tree_games_match_their_nash_conv(name, params):
+    os_game = pyspiel.load_game(name, params)
+    game = from_openspiel(os_game)
+    assert game.horizon == params["horizon"]
+    for policy in random_policies(game):
+        ours = float(mfcheck.exploitability(game, policy))
+        assert abs(ours - openspiel_nash_conv(os_game, policy)) <= ATOL
+
+
+def test_tree_game_of_crowd_modelling_is_mfchecks_crowd_modelling():
+    """The generic tree reading of crowd modelling and mfcheck's hand-written game of
+    OpenSpiel's convention (its displacement cost of the first traversal) agree."""
+    os_game = pyspiel.load_game("python_mfg_crowd_modelling", {"size": 6, "horizon": 5})
+    tree, named = tree_game(os_game), from_openspiel(os_game)
+    for policy in random_policies(named):
+        assert abs(float(mfcheck.exploitability(tree, policy))
+                   - float(mfcheck.exploitability(named, policy))) <= ATOL
+
+
 def test_unsupported_conversions_say_so():
-    with pytest.raises(UsageError, match="not supported"):
-        from_openspiel(pyspiel.load_game("python_mfg_periodic_aversion"))
+    with pytest.raises(UsageError, match="3 populations"):
+        from_openspiel(pyspiel.load_game("python_mfg_predator_prey"))
+    with pytest.raises(UsageError, match="not a chance node"):
+        from_openspiel(pyspiel.load_game("python_mfg_dynamic_routing"))
+    with pytest.raises(UsageError, match="not legal"):  # no move into a forbidden cell
+        from_openspiel(pyspiel.load_game("mfg_crowd_modelling_2d", {
+            "size": 4, "horizon": 3, "forbidden_states": "[1|1;2|1]",
+            "initial_distribution": "[0|0]", "initial_distribution_value": "[1.0]"}))
     with pytest.raises(InvalidGameError, match="finite-horizon"):
         to_openspiel(random_game(3, 2, None, discount=0.8, seed=0))
     assert "finite-horizon" in OpenSpielPlanner().supports(

@@ -2,7 +2,8 @@
 algorithms as mfcheck planners, and its NashConv.
 
 - `to_openspiel(game)`: any finite-horizon `FiniteMFG` as a pyspiel mean-field game;
-- `from_openspiel(game)`: OpenSpiel's ``python_mfg_crowd_modelling`` as a `FiniteMFG`;
+- `from_openspiel(game)`: OpenSpiel's tabular single-population MFGs (crowd modelling in 1d
+  and 2d, periodic aversion) as `FiniteMFG`s, read off their trees (`tree_game`);
 - `openspiel_nash_conv(os_game, policy)`: OpenSpiel's own NashConv of an mfcheck policy;
 - `OpenSpielPlanner(algorithm, **kwargs)`: FictitiousPlay, MirrorDescent, FixedPoint or
   BoltzmannPolicyIteration as an mfcheck planner (docs/adapters.md).
@@ -283,30 +284,38 @@ def policy_from_openspiel(os_game, policy, game: FiniteMFG) -> torch.Tensor:
 
 
 def policy_to_openspiel(os_game, policy: torch.Tensor):
-    """An mfcheck policy ``(horizon, S, A)`` as an OpenSpiel policy (reads π(a | x, t))."""
-    return _ArrayPolicy(os_game, policy.detach().cpu().double().numpy())
+    """An mfcheck policy ``(horizon, S, A)`` as an OpenSpiel policy: π(a | x, t) read at a
+    decision node's ``t`` and ``x`` on a game of `to_openspiel`, and on OpenSpiel's own games
+    at the (t, i) that `tree_game`'s walk gives the node's key (`from_openspiel`'s order)."""
+    table = policy.detach().cpu().double().numpy()
+    if os_game.get_type().short_name == SHORT_NAME:
+        return _ArrayPolicy(os_game, table, None)
+    return _ArrayPolicy(os_game, table, _TreeWalk(os_game).index)
 
 
 def openspiel_nash_conv(os_game, policy: torch.Tensor) -> float:
     """OpenSpiel's own NashConv of an mfcheck ``policy`` ``(horizon, S, A)`` on ``os_game``
-    (a game of `to_openspiel` or `python_mfg_crowd_modelling`)."""
+    (a game of `to_openspiel`, or one of OpenSpiel's games with ``from_openspiel``'s state
+    order)."""
     nash_conv = _algorithms_module("nash_conv")
     return float(nash_conv.NashConv(os_game, policy_to_openspiel(os_game, policy)).nash_conv())
 
 
 class _ArrayPolicy:
     """An OpenSpiel policy that reads π(a | x, t) from an array (OpenSpiel's
-    ``TabularPolicy`` would enumerate the game tree, which is slow for MFGs)."""
+    ``TabularPolicy`` would enumerate the game tree, which is slow for MFGs); ``index``:
+    decision node key -> (t, i), for nodes without ``t`` and ``x``."""
 
-    def __new__(cls, game, table: np.ndarray):
+    def __new__(cls, game, table: np.ndarray, index: dict | None):
         policy_lib = require_peer("open_spiel.python.policy", extra="openspiel", tested=TESTED)
 
         class ArrayPolicy(policy_lib.Policy):
             def action_probabilities(self, state, player_id=None):
-                return dict(zip(state.legal_actions(), self.table[state.t, state.x]))
+                t, i = (state.t, state.x) if self.index is None else self.index[_key(state)]
+                return {a: self.table[t, i, a] for a in state.legal_actions()}
 
         policy = ArrayPolicy(game, [0])
-        policy.table = table
+        policy.table, policy.index = table, index
         return policy
 
 
@@ -322,13 +331,15 @@ def crowd_modelling_nash_conv(policy: np.ndarray, size: int = 10, horizon: int =
 
 
 def from_openspiel(os_game, *, device=None) -> FiniteMFG:
-    """The `FiniteMFG` of one of OpenSpiel's tabular MFG games.
+    """The `FiniteMFG` of one of OpenSpiel's tabular single-population MFG games: the game
+    OpenSpiel's tabular algorithms and NashConv evaluate.
 
-    Supported: ``python_mfg_crowd_modelling`` (any size and horizon), as
-    `mfcheck.games.crowd_modelling` with ``convention="openspiel"`` (the game OpenSpiel's
-    tabular algorithms evaluate; see its docstring), whose exploitability equals
-    OpenSpiel's NashConv on random policies to ~1e-15 (tests/test_adapters_openspiel.py).
-    Other games raise `UsageError`: their conversion is not written yet.
+    ``python_mfg_crowd_modelling`` becomes `mfcheck.games.crowd_modelling` with
+    ``convention="openspiel"`` (see its docstring). Every other game is read off its tree
+    (`tree_game`): ``python_mfg_periodic_aversion``, ``mfg_crowd_modelling_2d``, the C++
+    ``mfg_crowd_modelling`` and any game with the same node structure; its exploitability
+    equals OpenSpiel's NashConv to ~1e-15 (tests/test_adapters_openspiel.py). A game of
+    several populations or of another structure raises `UsageError` saying why.
     """
     name = os_game.get_type().short_name
     params = os_game.get_parameters()
@@ -336,8 +347,179 @@ def from_openspiel(os_game, *, device=None) -> FiniteMFG:
         from ..games import crowd_modelling
         return crowd_modelling(int(params["size"]), int(params["horizon"]),
                                convention="openspiel", device=device)
-    raise UsageError(f"from_openspiel: {name!r} is not supported yet (supported: "
-                     f"python_mfg_crowd_modelling); to_openspiel converts the other way")
+    return tree_game(os_game, device=device)
+
+
+def _key(state) -> str:
+    """OpenSpiel's value caches' key of a node."""
+    return state.observation_string(0)
+
+
+class _TreeWalk:
+    """The depth-first walk of OpenSpiel's tabular value functions (best response, policy
+    value: children in ``legal_actions`` and ``chance_outcomes`` order, one evaluation per
+    cache key), keeping the first node seen of each key, which is the one whose rewards and
+    children OpenSpiel's values use."""
+
+    def __init__(self, os_game) -> None:
+        pyspiel = require_openspiel()
+        self.CHANCE, self.MEAN_FIELD = int(pyspiel.PlayerId.CHANCE), int(pyspiel.PlayerId.MEAN_FIELD)
+        self.name = os_game.get_type().short_name
+        root = os_game.new_initial_state()
+        if int(root.current_player()) != self.CHANCE:
+            self._refuse("its root is not a chance node drawing the initial state")
+        self.roots = root.chance_outcomes()  # epoch-0 state i: the outcome whose id is i
+        self.first_decision: dict[int, object] = {}  # epoch-0 decision nodes, by outcome
+        self.first_mean_field: dict[tuple[int, int], object] = {}  # (t, index) -> node
+        self.support: dict[int, list[str]] = {}
+        self.edges: dict[tuple[int, int, int], dict[int, float]] = {}
+        self.index: dict[str, tuple[int, int]] = {}  # decision node key -> (t, i)
+        self._seen: set[str] = set()
+        self._chance: dict[str, dict[int, float]] = {}
+        self.horizon = 0
+        for outcome, _ in self.roots:
+            self._decision(root.child(outcome), 0, int(outcome))
+
+    def _refuse(self, why: str):
+        raise UsageError(f"from_openspiel: {self.name!r}: {why}; supported are single-population "
+                         f"games whose epochs are decision -> chance -> mean-field node")
+
+    def _decision(self, node, t: int, i: int) -> None:
+        key = _key(node)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if int(node.current_player()) < 0:
+            self._refuse(f"node {key!r} at epoch {t} is not a decision node")
+        self.index[key] = (t, i)
+        if t == 0:
+            self.first_decision[i] = node.clone()
+        self.horizon = max(self.horizon, t + 1)
+        for a in node.legal_actions():
+            self.edges[t, i, a] = self._after_action(node.child(a), t)
+
+    def _after_action(self, node, t: int) -> dict[int, float]:
+        key = _key(node)
+        if key in self._chance:
+            return self._chance[key]
+        if int(node.current_player()) != self.CHANCE:
+            self._refuse(f"node {key!r} after an action is not a chance node")
+        out: dict[int, float] = {}
+        self._chance[key] = out
+        for outcome, p in node.chance_outcomes():
+            child = node.child(outcome)
+            if child.is_terminal():
+                if any(r != 0 for r in child.rewards()):
+                    self._refuse(f"terminal node {_key(child)!r} pays {child.rewards()}")
+                continue
+            if int(child.current_player()) != self.MEAN_FIELD:
+                self._refuse(f"node {_key(child)!r} after a chance node is not a mean-field node")
+            support = child.distribution_support()
+            if self.support.setdefault(t + 1, support) != support:
+                self._refuse(f"the mean-field support changes within epoch {t + 1}")
+            j = support.index(_key(child))
+            out[j] = out.get(j, 0.0) + p
+            self._mean_field(child, t + 1, j)
+        return out
+
+    def _mean_field(self, node, t: int, j: int) -> None:
+        key = _key(node)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if any(r != 0 for r in node.rewards()):
+            self._refuse(f"mean-field node {key!r} pays {node.rewards()}")
+        self.first_mean_field[t, j] = node.clone()
+        decision = node.clone()
+        n = len(self.support[t])
+        decision.update_distribution([1.0 / n] * n)
+        self._decision(decision, t, j)
+
+
+def tree_game(os_game, *, device=None) -> FiniteMFG:
+    """The `FiniteMFG` that OpenSpiel's tabular value functions evaluate on ``os_game``,
+    read off its tree by `_TreeWalk` (the walk and cache keys of its best response and
+    policy value):
+
+    - state i at epoch t ≥ 1 is the i-th entry of the mean-field nodes' support at t, and
+      at epoch 0 the outcome of id i of the root chance node (μ0 its probabilities, 0 for
+      states it does not draw);
+    - r_t(i, a, L) = ``rewards()`` of the decision node that the *first-visited*
+      mean-field node (t, i) becomes after ``update_distribution(μ_t)`` (μ_t = L's state
+      marginal, in support order), whatever a: OpenSpiel's caches key a decision node by
+      its observation string, so a reward of the previous action (crowd modelling's and
+      periodic aversion's displacement cost) is the one of the path first walked. At epoch
+      0 there is no mean-field node: the decision node's own ``rewards()`` (the game's
+      default distribution), as in OpenSpiel;
+    - P_t(j | i, a): the outcomes of the first-visited chance node after action a, by the
+      support index of the mean-field node each leads to (identity at the last epoch,
+      whose chance nodes end the game: unused).
+
+    Transitions must not depend on the population (the walk reads them once); terminal and
+    mean-field nodes must pay nothing (checked).
+    """
+    from ..devices import DEFAULT_DTYPE, resolve_device
+
+    if os_game.num_players() != 1:
+        raise UsageError(f"from_openspiel: {os_game.get_type().short_name!r} has "
+                         f"{os_game.num_players()} populations; an mfcheck game has one")
+    walk = _TreeWalk(os_game)
+    device = resolve_device(device)
+    H, A = walk.horizon, os_game.num_distinct_actions()
+    S = len(walk.support[1]) if H > 1 else 1 + max(int(o) for o, _ in walk.roots)
+    for t in range(1, H):
+        if len(walk.support[t]) != S:
+            walk._refuse(f"{len(walk.support[t])} states at epoch {t}, {S} at epoch 1")
+    if max(int(o) for o, _ in walk.roots) >= S:
+        walk._refuse(f"its initial outcomes {[int(o) for o, _ in walk.roots]} are not states "
+                     f"0..{S - 1}")
+    P = np.zeros((H, S, A, S))
+    P[:] = np.eye(S)[:, None, :]  # never-visited states and the last epoch: unused
+    visited = {(t, i) for (t, i, _) in walk.edges}
+    for t, i in visited:
+        if t == H - 1:
+            continue
+        P[t, i] = 0.0
+        for a in range(A):
+            if (t, i, a) not in walk.edges:
+                walk._refuse(f"action {a} is not legal at state {i} of epoch {t} (an mfcheck "
+                             f"game has every action at every state; e.g. forbidden cells)")
+            for j, p in walk.edges[t, i, a].items():
+                P[t, i, a, j] += p
+    P_torch = torch.tensor(P, dtype=DEFAULT_DTYPE, device=device)
+    r0 = torch.zeros(S, A, dtype=DEFAULT_DTYPE, device=device)
+    for i, node in walk.first_decision.items():
+        r0[i] = float(node.rewards()[0])
+    memo: dict = {}
+
+    def reward(t, L):
+        if t == 0:
+            return r0
+        mu = L.detach().sum(-1).cpu().double()
+        key = (t, mu.numpy().tobytes())
+        if key not in memo:
+            values = torch.zeros(S, A, dtype=DEFAULT_DTYPE)
+            listed = mu.tolist()
+            for i in range(S):
+                node = walk.first_mean_field.get((t, i))
+                if node is not None:
+                    decision = node.clone()
+                    decision.update_distribution(listed)
+                    values[i] = float(decision.rewards()[0])
+            if len(memo) > 64 * H:
+                memo.clear()
+            memo[key] = values.to(device)
+        return memo[key]
+
+    def transition(t, L):
+        return P_torch[t]
+
+    mu0 = torch.zeros(S, dtype=DEFAULT_DTYPE)
+    for outcome, p in walk.roots:
+        mu0[int(outcome)] += p
+    params = ", ".join(f"{k}={v}" for k, v in sorted(os_game.get_parameters().items()))
+    return FiniteMFG(mu0 / mu0.sum(), reward, transition, n_actions=A, horizon=H,
+                     name=f"openspiel.{walk.name}({params})", device=device)
 
 
 # -- OpenSpiel's algorithms as planners --------------------------------------------------------
@@ -417,7 +599,7 @@ def nash_conv_matches(game: FiniteMFG, policy: torch.Tensor) -> tuple[float, flo
             openspiel_nash_conv(to_openspiel(game), policy))
 
 
-__all__ = ["ALGORITHMS", "OpenSpielPlanner", "crowd_modelling_nash_conv", "from_openspiel",
+__all__ = ["ALGORITHMS", "OpenSpielPlanner", "crowd_modelling_nash_conv", "from_openspiel", "tree_game",
            "nash_conv_matches", "openspiel_nash_conv", "policy_from_openspiel",
            "policy_to_openspiel", "require_openspiel", "to_openspiel"]
 
