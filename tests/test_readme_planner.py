@@ -4,27 +4,19 @@ garnets, and one two-route game)."""
 
 from __future__ import annotations
 
-import re
-import sys
-from pathlib import Path
-
 import pytest
 
 from mfcheck.check import PASS
 
+from .doc_examples import ROOT, forget_example, install_example
 from .power import suite_results
-
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture
 def readme_planner(tmp_path, monkeypatch):
-    text = README.read_text(encoding="utf-8")
-    (code,) = re.findall(r"```python\n(# my_planner\.py\n.*?)```", text, flags=re.S)
-    (tmp_path / "my_planner.py").write_text(code, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    install_example(ROOT / "README.md", "my_planner", tmp_path, monkeypatch)
     yield "my_planner:SoftmaxFictitiousPlay"
-    sys.modules.pop("my_planner", None)
+    forget_example("my_planner")
 
 
 @pytest.mark.parametrize("suite, check, game", [
