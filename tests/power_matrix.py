@@ -16,7 +16,9 @@ that the page names every entry, so it is regenerated when the catalogue grows.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import json
 import os
 import re
 import sys
@@ -26,7 +28,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from mfcheck import registry, runner
-from mfcheck.check import ERROR, FAIL, HARNESS, PASS, SKIP, XFAIL, Budget
+from mfcheck.check import ERROR, FAIL, HARNESS, PASS, SKIP, XFAIL, Budget, CheckResult
 
 from .catalogue import ROLES, Entry, entries
 
@@ -43,13 +45,32 @@ def caught(entry: Entry, status: str) -> bool:
 
 
 def run_matrix(catalogue: list[Entry], *, jobs: int, timeout_s: float | None,
-               report_dir: Path, suites: list[str] | None = None) -> list:
-    """Every case of every suite (or of ``suites``) for every entry's spec (harness checks
-    dropped)."""
-    specs = [e.spec for e in catalogue]
-    results = runner.run(suites or registry.suite_names(), specs, ["cpu"], SEED, Budget.QUICK,
-                         report_dir, timeout_s, workers=jobs)
-    return [r for r in results if r.solver != HARNESS]
+               report_dir: Path, suites: list[str] | None = None,
+               reuse: list[CheckResult] = ()) -> list[CheckResult]:
+    """Every case of every suite (or of ``suites``) for every entry's spec, harness checks
+    left out; a case with a result in ``reuse`` (from an earlier run's report.json) is not
+    run again."""
+    the_plan = runner.plan(suites or registry.suite_names(), [e.spec for e in catalogue], ["cpu"])
+    done = {_key(r): r for r in reuse}
+    todo = [c for c in the_plan.cases if c.solver != HARNESS and _key(c) not in done]
+    kept = [done[_key(c)] for c in the_plan.cases if _key(c) in done]
+    fresh = runner.run(the_plan.suites, the_plan.solvers, ["cpu"], SEED, Budget.QUICK,
+                       report_dir, timeout_s, workers=jobs,
+                       the_plan=dataclasses.replace(the_plan, cases=todo))
+    return kept + fresh
+
+
+def _key(case_or_result) -> tuple[str, str, str, str]:
+    c = case_or_result
+    return c.solver, c.suite, c.check, c.game
+
+
+def reusable(report_json: Path) -> list[CheckResult]:
+    """The results of an earlier run worth keeping: all but errors (a timeout or a crash of
+    the run, which a rerun may not repeat)."""
+    results = json.loads(report_json.read_text(encoding="utf-8"))["results"]
+    return [CheckResult(**r) for r in results
+            if r["status"] != ERROR or "did not finish within" not in r["message"]]
 
 
 def cell(entry: Entry, results: list) -> str:
@@ -170,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated roles to run (default: all of {', '.join(ROLES)})")
     parser.add_argument("--suites", default=None,
                         help="comma-separated suites to run (default: every suite)")
+    parser.add_argument("--reuse", type=Path, default=None, metavar="REPORT_JSON",
+                        help="an earlier run's report.json: its results (but timeouts) are "
+                             "kept, only the missing cases run")
     parser.add_argument("--keep", action="store_true",
                         help="keep the measured sections of the roles not run from the page "
                              "at --out")
@@ -181,11 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.roles or args.suites:
         scope = (f" This generation ran the roles {', '.join(roles)}"
                  f"{' on the suites ' + ', '.join(suites) if suites else ''} only.")
+    reuse = reusable(args.reuse) if args.reuse else []
+    if reuse:
+        scope += (f" Results of cases run before were reused from {args.reuse.name} (the same "
+                  "cases, an earlier commit); the wall time counts only the new ones.")
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         results = run_matrix([e for e in catalogue if e.role in roles], jobs=args.jobs,
                              timeout_s=args.timeout, report_dir=args.report_dir or Path(tmp),
-                             suites=suites)
+                             suites=suites,
+                             reuse=reuse)
     wall = time.monotonic() - start
     page = render(catalogue, results, wall, args.jobs, scope)
     if args.keep and args.out.exists():
