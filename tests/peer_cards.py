@@ -3,16 +3,20 @@
 
     python -m tests.peer_cards [--jobs J] [--timeout S] [--full] [--out PATH]
                                [--solvers SPEC,...] [--suites SUITE,...] [--no-precision]
-                               [--report-dir DIR] [--render DIR]
+                               [--report-dir DIR] [--merge DIR ...] [--render DIR ...]
 
 Runs through mfcheck's own runner (`mfcheck.runner.run`: worker processes, a per-case
 timeout, CPU, seed 0), so a card's rows are what ``mfcheck run --solver SPEC --seed 0
 --device cpu`` reports; mfcheck's checks of itself are left out. Then measures MFGLib's
 online mirror descent in float32 (MFGLib's precision) and float64 at 100, 1000 and 4000
 iterations (`precision_table`). ``--report-dir`` keeps the runner's report.json;
-``--render DIR`` rewrites the page from a kept report.json (and the precision table kept
-beside it) without running anything, e.g. after adding readings. The reading of each failure is `READINGS` (written by
-whoever reads the run; a failure without a reading is printed as such).
+``--render DIR ...`` rewrites the page from kept runs (each DIR a ``--report-dir``: its
+report.json and the peer_cards.json beside it) without running anything, e.g. after adding
+readings; ``--merge DIR ...`` adds kept runs to the page of a new run, so the cards of a
+page may come from several runs (each listed with its command). The reading of each
+failure is `READINGS` (written by whoever reads the run; a failure without a reading is
+printed as such). Cases too slow for a run are left out by `NOT_RUN`, with the measured
+reason, and listed in the card.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from mfcheck.check import ERROR, FAIL, HARNESS, PASS, SKIP, XFAIL, Budget, Check
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "peers.md"
 SEED = 0
-SPECS = ["mfcheck.adapters.mfglib:PLANNERS", "mfcheck.adapters.openspiel:PLANNERS"]
+SPECS = ["mfcheck.adapters.mfglib:PLANNERS", "mfcheck.adapters.openspiel:PLANNERS",
+         "mfcheck.adapters.benchmfg:PLANNERS"]
 PEERS = {"mfglib": "mfglib", "openspiel": "open_spiel", "benchmfg": "bench-mfg-suite"}
 MARK = {FAIL: "FAIL", ERROR: "ERROR", PASS: "pass", SKIP: "skip", XFAIL: "xfail"}
 PRECISION_ITERATIONS = (100, 1000, 4000)
@@ -51,6 +56,52 @@ READINGS: dict[tuple[str, str], str] = {
         "the drawn garnets and crowd modelling (left_right took 20 s); rerun with a longer "
         "--timeout before reading anything into it",
 }
+#: Cases a run leaves out, by (solver spec, a substring of the case id), with the measured
+#: reason; each is listed in its solver's card.
+OS = "mfcheck.adapters.openspiel:PLANNERS"
+MF = "mfcheck.adapters.mfglib:PLANNERS"
+_OS_CROWD = ("400 iterations of OpenSpiel's tree algorithms on crowd modelling (10 positions, 10 "
+             "epochs) take 7–11 min: 1.0–1.7 s per iteration measured on this machine (fictitious "
+             "play 1.26 s, mirror descent 1.00 s, FixedPoint τ = 1 1.68 s, Boltzmann PI 1.02 s), "
+             "over a quick case's time")
+_OS_SAME = ("OpenSpiel's {alg} gives mfcheck's reference {ref} iterates to 2e-16 on the converted "
+            "game (tests/test_adapters_openspiel.py), which pass this suite; its 4000 (1000 per "
+            "start) iterations cost 26 ms each here on two routes")
+_OS_SLOW = ("not run for time: {n} iterations per start, ~30 starts, at ~10 ms per OpenSpiel "
+            "iteration on one-epoch games, is 5+ min per case")
+NOT_RUN: dict[tuple[str, str], str] = {
+    **{(f"{OS}[{key}]", "crowd-modelling(exact"): _OS_CROWD
+       for key in ("fictitious-play", "mirror-descent", "fixed-point", "fixed-point-tau1",
+                   "boltzmann-policy-iteration-tau1")},
+    **{(f"{OS}[fictitious-play]", suite): _OS_SAME.format(alg="FictitiousPlay",
+                                                          ref="FictitiousPlay")
+       for suite in ("two-route::", "n-route::", "uniqueness::")},
+    **{(f"{OS}[fixed-point]", f"{suite}::reaches-equilibrium"):
+       "declared convergent = False (greedy best-response iteration), so an expected failure "
+       "by declaration; 4000 iterations at ~10 ms not spent on it"
+       for suite in ("two-route", "n-route")},
+    **{(f"{OS}[{key}]", suite): _OS_SLOW.format(n=n)
+       for key in ("fixed-point-tau1", "boltzmann-policy-iteration-tau1")
+       for suite, n in (("n-route::", 4000), ("uniqueness::", 1000))},
+    (f"{OS}[fixed-point]", "uniqueness::"): _OS_SLOW.format(n=1000),
+    **{(f"{MF}[prior-descent]", suite):
+       "not run for time: 4000 iterations (1000 per start in uniqueness) at 22 ms per "
+       "iteration measured on two routes, 88 s per case"
+       for suite in ("two-route::", "n-route::", "uniqueness::")},
+    **{(f"{MF}[mfomo]", pattern):
+       "not run for time: MFOMO has no step, so the adapter re-runs its solve with max_iter "
+       "doubled; measured 233 ms per yielded iteration on two routes and 411 ms on crowd "
+       "modelling (4000 iterations: 15 min per case)"
+       for pattern in ("two-route::", "n-route::", "uniqueness::", "crowd-modelling(exact",
+                       "drawn-monotone-garnets")},
+    **{(f"{MF}[{key}]", "uniqueness::"):
+       "not run for time: MFGLib's fictitious play costs O(k) per iteration (400 iterations "
+       "of multi-epoch did not finish in 60 s); 1000 per start × ~30 starts"
+       if key == "fictitious-play" else
+       "not run in these runs (its float32 twin's uniqueness card is above)"
+       for key in ("fictitious-play", "online-mirror-descent-float64")},
+}
+
 #: The reading of the precision table (MFGLib's mirror descent in float32 and float64).
 PRECISION_READING = (
     "MFGLib computes in float32: its mirror descent's policy stalls at an exploitability of "
@@ -92,25 +143,29 @@ def versions() -> str:
                       f"torch {torch.__version__}", *found])
 
 
-def render(results, precision, *, wall_s: float, command: str, budget: Budget,
-           date: str, names: dict[str, str]) -> str:
+def render(runs: list[dict], results, precision, *, names: dict[str, str]) -> str:
+    """The page: ``runs`` (each run's peer_cards.json), their ``results`` together."""
     by_solver = defaultdict(list)
     for r in results:
         by_solver[r.solver].append(r)
+    budgets = sorted({run["budget"] for run in runs})
     lines = [
         "# The peers' report cards",
         "",
         "Generated by `python -m tests.peer_cards` (do not edit by hand; the readings are",
         "`READINGS` in tests/peer_cards.py): every adapted peer solver of `mfcheck.adapters`",
         "(docs/adapters.md) through every suite that applies to it, through mfcheck's runner",
-        f"on the CPU, {budget.value} budget, seed {SEED}. A check of a card lists the status of",
-        "each of its games. mfcheck's checks of itself are left out.",
+        f"on the CPU, {' and '.join(budgets)} budget, seed {SEED}. A check of a card lists the",
+        "status of each of its games. mfcheck's checks of itself are left out.",
         "",
-        f"Run: {date}, `{command}`, {len(results)} cases in "
-        f"{wall_s / 60:.1f} min wall time on {platform.machine()} with {os.cpu_count()} cores; "
-        f"{versions()}.",
+        f"Machine: {platform.machine()} with {os.cpu_count()} cores (shared with other work "
+        f"while these ran); {versions()}. Runs:",
         "",
     ]
+    for run in runs:
+        lines.append(f"- {run['date']}: `{run['command']}`, {run['cases']} cases in "
+                     f"{run['wall_s'] / 60:.1f} min wall time.")
+    lines.append("")
     for spec in dict.fromkeys(r.solver for r in results):
         rs = by_solver[spec]
         name = names.get(spec, spec)
@@ -133,6 +188,9 @@ def render(results, precision, *, wall_s: float, command: str, budget: Budget,
             if bad and not reading:
                 reading = "(no reading yet) " + _short(bad[0].message)
             lines.append(f"| {check} | {statuses} | {numbers} | {reading} |")
+        left_out = [(pattern, why) for (s, pattern), why in NOT_RUN.items() if s == spec]
+        for pattern, why in left_out:
+            lines.append(f"| {pattern} | not run | — | {why} |")
         lines.append("")
     if precision:
         lines += ["## MFGLib's mirror descent: float32 against float64", "",
@@ -147,24 +205,27 @@ def render(results, precision, *, wall_s: float, command: str, budget: Budget,
     missing = [s for spec in SPECS for s in solvers.expand(spec) if s not in run]
     if missing:
         lines += ["## Not run in this generation", "",
-                  "These adapted solvers have no card from this run (see the command above; "
-                  "rerun with `--solvers`):", ""]
+                  "These adapted solvers have no card from these runs (rerun with "
+                  "`--solvers`):", ""]
         lines += [f"- `{s}`" for s in missing]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_kept(report_dir: Path, out: Path) -> int:
-    """Write the page from the report.json and peer_cards.json of a run's report dir."""
-    run = json.loads((report_dir / "peer_cards.json").read_text())
-    report = json.loads((report_dir / "report.json").read_text())
-    results = [CheckResult(**{k: v for k, v in r.items() if k in FIELDS})
-               for r in report["results"]]
-    results = [r for r in results if r.solver != HARNESS]
-    out.write_text(render(results, [tuple(row) for row in run["precision"]],
-                          wall_s=run["wall_s"], command=run["command"],
-                          budget=Budget(run["budget"]), date=run["date"],
-                          names=report.get("solver_names", {})), encoding="utf-8")
+def render_kept(report_dirs: list[Path], out: Path) -> int:
+    """Write the page from the report.json and peer_cards.json of kept runs' report dirs."""
+    runs, results, precision, names = [], [], [], {}
+    for report_dir in report_dirs:
+        run = json.loads((report_dir / "peer_cards.json").read_text())
+        report = json.loads((report_dir / "report.json").read_text())
+        kept = [CheckResult(**{k: v for k, v in r.items() if k in FIELDS})
+                for r in report["results"]]
+        kept = [r for r in kept if r.solver != HARNESS]
+        runs.append({**run, "cases": len(kept)})
+        results += kept
+        precision = precision or [tuple(row) for row in run.get("precision", [])]
+        names.update(report.get("solver_names", {}))
+    out.write_text(render(runs, results, precision, names=names), encoding="utf-8")
     return 0
 
 
@@ -204,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the float32/float64 mirror-descent table")
     parser.add_argument("--report-dir", type=Path, default=None,
                         help="keep the runner's reports (and precision.json) here")
-    parser.add_argument("--render", type=Path, default=None,
-                        help="only rewrite the page from a --report-dir of an earlier run")
+    parser.add_argument("--render", type=Path, nargs="+", default=None,
+                        help="only rewrite the page from the --report-dir of earlier runs")
+    parser.add_argument("--merge", type=Path, nargs="+", default=[],
+                        help="add the cards of earlier runs (their --report-dir) to the page")
     args = parser.parse_args(argv)
     if args.render:
         return render_kept(args.render, args.out)
@@ -216,8 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         report_dir = args.report_dir or Path(tmp)
+        the_plan = runner.plan(suites, specs, ["cpu"])
+        the_plan.cases = [c for c in the_plan.cases
+                          if not any(s == c.solver and pattern in c.id
+                                     for s, pattern in NOT_RUN)]
         results = runner.run(suites, specs, ["cpu"], SEED, budget, report_dir, args.timeout,
-                             workers=args.jobs)
+                             workers=args.jobs, the_plan=the_plan)
         results = [r for r in results if r.solver != HARNESS]
         precision = [] if args.no_precision else precision_table()
         wall = time.monotonic() - start
@@ -226,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         (report_dir / "peer_cards.json").write_text(json.dumps(
             {"precision": precision, "wall_s": wall, "command": command.strip(),
              "budget": budget.value, "date": datetime.date.today().isoformat()}))
-        render_kept(report_dir, args.out)
+        render_kept([*args.merge, report_dir], args.out)
     print(f"{len(results)} cases in {wall / 60:.1f} min: wrote {args.out}", file=sys.stderr)
     return 0
 
