@@ -115,17 +115,20 @@ def precision_table(iterations=PRECISION_ITERATIONS) -> list[tuple[int, float, f
     """(k, exploitability of MFGLib's OnlineMirrorDescent (alpha = 1) after k iterations in
     float32, the same in float64) on mfcheck's copy of MFGLib's left_right."""
     from mfcheck.adapters.mfglib import MFGLibPlanner
+    from mfcheck.boundary import checked_policy
     from mfcheck.games import left_right
     from mfcheck.kernels import exploitability
 
     game, rows = left_right(), []
-    runs = {dtype: MFGLibPlanner("OnlineMirrorDescent", dtype=dtype).solve(game, seed=0)
-            for dtype in (torch.float32, torch.float64)}
+    planners = {dtype: MFGLibPlanner("OnlineMirrorDescent", dtype=dtype)
+                for dtype in (torch.float32, torch.float64)}
+    runs = {dtype: p.solve(game, seed=0) for dtype, p in planners.items()}
     done = 0
     last = {}
     for k in iterations:
         for dtype, stream in runs.items():
-            last[dtype] = next(itertools.islice(stream, k - done - 1, None))
+            last[dtype] = checked_policy(game, next(itertools.islice(stream, k - done - 1, None)),
+                                         what=f"policy {k}", precision=planners[dtype].precision)
         done = k
         rows.append((k, float(exploitability(game, last[torch.float32])),
                      float(exploitability(game, last[torch.float64]))))

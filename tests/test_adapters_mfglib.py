@@ -22,6 +22,7 @@ from mfglib.env import Environment  # noqa: E402
 from mfglib.scoring import exploitability_score  # noqa: E402
 
 import mfcheck  # noqa: E402
+from mfcheck.boundary import checked_policy  # noqa: E402
 from mfcheck.adapters._peer import MissingPeerError  # noqa: E402
 from mfcheck.adapters.mfglib import (ALGORITHMS, MFGLibPlanner, from_mfglib,  # noqa: E402
                                      mfglib_dtype, mfglib_exploitability, reward_bound,
@@ -124,13 +125,13 @@ def test_planner_yields_mfglibs_own_iterates(algorithm):
         ours = list(itertools.islice(planner.solve(game, seed=0, **extra), K))
         theirs = mfglib_iterates(getattr(mfglib.alg, algorithm)(), env, K, pi_0)
         for k, policy in enumerate(ours, start=1):
-            game.check_policy(policy)
             # OccupationMeasureInclusion rounds its projection to float32 whatever the
-            # dtype (osqp_proj's .float()): compare as the adapter yields, in float64,
-            # renormalised.
+            # dtype (osqp_proj's .float()) and declares float32: compare as the harness
+            # sees it, validated at the declared precision, cast and renormalised.
+            seen = checked_policy(game, policy, what="policy", precision=planner.precision)
             expected = theirs[k].reshape(game.policy_shape).to(torch.float64)
             expected = expected / expected.sum(-1, keepdim=True)
-            torch.testing.assert_close(policy, expected, rtol=0, atol=1e-12)
+            torch.testing.assert_close(seen, expected, rtol=0, atol=1e-12)
 
 
 def test_float32_planner_declares_its_precision_and_yields_valid_policies():
@@ -138,8 +139,10 @@ def test_float32_planner_declares_its_precision_and_yields_valid_policies():
     planner = MFGLibPlanner("OnlineMirrorDescent", alpha=0.1)
     assert planner.precision == torch.float32 and "OnlineMirrorDescent" in planner.name
     for policy in itertools.islice(planner.solve(game, seed=0), 3):
-        game.check_policy(policy)  # float64 validation at 1e-9
-        assert policy.dtype == torch.float64 and policy.device == game.device
+        assert policy.dtype == torch.float32 and policy.device == game.device  # MFGLib's own
+        seen = checked_policy(game, policy, what="policy", precision=planner.precision)
+        assert seen.dtype == torch.float64
+        game.check_policy(seen)  # what the checks see is a float64 distribution
 
 
 def test_missing_mfglib_names_the_extra(monkeypatch):

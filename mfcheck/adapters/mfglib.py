@@ -31,9 +31,11 @@ MFGLib's conventions (0.3.0), and what the adapter does with each:
   algorithm in double precision). A float32 probability vector sums to 1 only to ~1e-7:
   `from_mfglib` checks μ0 and the transitions at float32 tolerance and renormalises
   them in float64 (the converted game is the float64 game nearest to MFGLib's float32
-  one), and `MFGLibPlanner` declares ``precision = torch.float32`` and yields its
-  policies cast to float64 and renormalised (a change of at most ~1e-7 per entry, below
-  float32's own resolution), so that mfcheck's validation at 1e-9 accepts them.
+  one), and `MFGLibPlanner` yields MFGLib's policies as MFGLib computes them and declares
+  their precision (``precision = torch.float32``): the harness validates them at float32's
+  tolerance, then casts them to float64 and renormalises them (`mfcheck.boundary`).
+  OccupationMeasureInclusion rounds its projection to float32 whatever the dtype
+  (``osqp_proj``'s ``.float()``), so it declares float32 at either dtype.
 
 MFGLib is imported only when it is needed (it is an optional peer): importing this
 module does not import it, and a missing MFGLib is a `MissingPeerError` naming the extra.
@@ -254,7 +256,8 @@ class MFGLibPlanner:
                              f"got {dtype}")
         self.algorithm, self.kwargs = algorithm, kwargs
         self.dtype, self.atol, self.rtol = dtype, atol, rtol
-        self.precision = dtype
+        # OccupationMeasureInclusion's projection is float32 whatever the dtype
+        self.precision = torch.float32 if label == "OccupationMeasureInclusion" else dtype
         args = [f"{k}={v!r}" for k, v in kwargs.items()]
         args += [] if dtype == torch.float32 else ["float64"]
         self.name = name or f"mfglib-{label}({', '.join(args)})"
@@ -283,9 +286,8 @@ class MFGLibPlanner:
 
         steps = (self._iterate if isinstance(algorithm, Iterative) else self._rerun)(
             algorithm, env, pi_0)
-        for pi in steps:
-            policy = pi.detach().reshape(game.policy_shape).to(game.device, game.dtype)
-            yield policy / policy.sum(-1, keepdim=True)
+        for pi in steps:  # at MFGLib's precision, declared: the harness validates and casts
+            yield pi.detach().reshape(game.policy_shape).to(game.device)
 
     def _iterate(self, algorithm, env, pi_0) -> Iterator[torch.Tensor]:
         with mfglib_dtype(self.dtype):
