@@ -49,17 +49,105 @@ MARK = {FAIL: "FAIL", ERROR: "ERROR", PASS: "pass", SKIP: "skip", XFAIL: "xfail"
 PRECISION_ITERATIONS = (100, 1000, 4000)
 FIELDS = {f.name for f in dataclasses.fields(CheckResult)}
 
+OS = "mfcheck.adapters.openspiel:PLANNERS"
+MF = "mfcheck.adapters.mfglib:PLANNERS"
+BM = "mfcheck.adapters.benchmfg:PLANNERS"
+
 #: What each failure means, by (solver spec, suite::check): the honest reading of the run.
 READINGS: dict[tuple[str, str], str] = {
     ("mfcheck.adapters.mfglib:PLANNERS[fictitious-play]", "multi-epoch::reaches-equilibrium"):
         "slow, not judged: 400 iterations did not finish within the run's 60 s per case on "
         "the drawn garnets and crowd modelling (left_right took 20 s); rerun with a longer "
         "--timeout before reading anything into it",
+    **{(f"{MF}[occupation-measure-inclusion]", check):
+       "step size, not a wrong update: MFGLib's default alpha = 1e-3 is small. Measured on "
+       "staged routes (H=4): 0.981 at 40 iterations, 0.596 at 400 at alpha = 1e-3 (the same "
+       "with the projection tolerance 1e-8 instead of MFGLib's default 1e-3), but 7.3e-3 at "
+       "40 and 5.9e-7 at 400 at alpha = 0.1; on two routes (interior) 8.5e-2 at 400, 4.2e-3 "
+       "at 4000 at the default"
+       for check in ("two-route::reaches-equilibrium", "n-route::reaches-equilibrium",
+                     "multi-epoch::reaches-equilibrium")},
+    **{(f"{MF}[occupation-measure-inclusion]", check):
+       "not converged at MFGLib's default alpha = 1e-3 (see reaches-equilibrium): after 1000 "
+       "iterations the limits still depend on the start (spread 1.1 on two symmetric routes; "
+       "largest exploitability 0.17 and 0.25 vs ε = 3.5e-3)"
+       for check in ("uniqueness::unique-equilibrium", "uniqueness::finds-every-equilibrium")},
+    (f"{MF}[prior-descent]", "multi-epoch::reaches-equilibrium"):
+        "a softmax fixed-point iteration, not a Nash planner, at MFGLib's defaults: with "
+        "n_inner = None the prior never moves, so π_{k+1} ∝ prior·exp(Q*_{μ^{π_k}}/η), η = 1, "
+        "Q* the unregularised optimal values (MFGLib's prior_descent.py): OpenSpiel's "
+        "FixedPoint at τ = 1. Its hub split on staged routes (H=4) after 400 iterations, "
+        "[0.474210, 0.059750, 0.466040], is OpenSpiel FixedPoint τ=1's [0.474211, 0.059749, "
+        "0.466039]; the iterates cycle (period 2 on left_right, 4 on crowd modelling); "
+        "exploitability 2.11, 0.678, 3.27, 43 and 0.123 against τ = 0, which the adapter "
+        "declares for it",
+    (f"{MF}[mfomo]", "multi-epoch::reaches-equilibrium"):
+        "not converged at MFGLib's defaults after 400 iterations (the adapter re-runs MFOMO's "
+        "solve with max_iter doubled and checks that it repeats its iterates): 2.0 on staged "
+        "routes (H=4), 0.153 (H=5, γ=0.6), 0.0785 on left_right against ε = 0.075, the "
+        "iterates alternating with period 2 there; not diagnosed further",
+    (f"{OS}[mirror-descent]", "multi-epoch::reaches-equilibrium"):
+        "step size: OpenSpiel's default lr = 0.01, where mfcheck's reference mirror descent "
+        "(whose iterates OpenSpiel's reproduce at equal lr to 2e-16) is judged at lr 0.1: 0.437 "
+        "on staged routes (H=5, γ=0.6) and 0.37 on a drawn garnet after 400 iterations; crowd "
+        "modelling: ~1.0 s per OpenSpiel iteration, 400 do not fit 150 s",
+    (f"{OS}[mirror-descent]", "uniqueness::unique-equilibrium"):
+        "lr = 0.01 after 1000 iterations: every start reaches the same split (spread ≤ 3.4e-4: "
+        "OpenSpiel's mirror descent sums its values from 0 whatever its start, which it "
+        "evaluates once), but not yet the equilibrium: exploitability 8.4e-3 (drawn routes) "
+        "and 1.03e-2 (five routes) against ε = 3.5e-3",
+    (f"{OS}[mirror-descent]", "uniqueness::finds-every-equilibrium"):
+        "its start is forgotten (the score sum starts at 0; only the first iteration "
+        "evaluates the start): on the asymmetric crowd game every start, all-on-2 included, "
+        "ends at [1, 0]; on the symmetric one the limits from pure starts are still 0.12 "
+        "from an equilibrium after 1000 iterations at lr = 0.01",
+    **{(f"{OS}[{key}]", "multi-epoch::reaches-equilibrium"):
+       f"another equilibrium concept, as documented (docs/adapters.md): OpenSpiel's {alg} is "
+       f"softmax({q}/τ) of *unregularised* values, while mfcheck's τ-equilibrium carries the "
+       f"entropy in the continuation. On one-epoch games they coincide (two-route: pass, "
+       f"≤ 2.2e-16). Here the update's own fixed point (found by damping the same update, "
+       f"residual 4e-16) has τ=1 exploitability {h4} on staged routes (H=4) and {h5} "
+       f"(H=5, γ=0.6), where mfcheck's τ-equilibrium has 0; the undamped iterates cycle with "
+       f"period 2. Drawn garnets: 3 × 400 OpenSpiel iterations did not fit 150 s"
+       for key, alg, q, h4, h5 in (
+           ("fixed-point-tau1", "FixedPoint(τ = 1)", "Q*_{μ^π}", "0.776", "0.150"),
+           ("boltzmann-policy-iteration-tau1", "BoltzmannPolicyIteration(lr = 1)", "Q^π_{μ^π}",
+            "0.734", "0.142"))},
+    (f"{OS}[fictitious-play]", "multi-epoch::reaches-equilibrium"):
+        "slow, not judged: 3 × 400 OpenSpiel iterations on the drawn garnets did not fit "
+        "150 s (its iterates are mfcheck's reference fictitious play's, which passes there)",
+    (f"{BM}[damped-fixed-point]", "multi-epoch::stationary-equilibrium"):
+        "another equilibrium concept: Bench-MFG's averaged policy is, at a state its "
+        "population never visits, the uniform policy (the μ-weighted average has weight 0 "
+        "there, clipped to 1e-12 and renormalised), and Bench-MFG's exploitability ⟨μ^π, V* − "
+        "V^π⟩ gives such states weight 0, where mfcheck's ⟨μ0, V* − V^π⟩ weights them by μ0. "
+        "On the failing garnet (S=3, seed 0) state 1 has μ^π = 0 but μ0 = 0.23: it gives "
+        "0.1898 of the measured 0.1908, and the μ^π-weighted gap is 1.1e-3. The value "
+        "plateaus (0.221 at 10 iterations, 0.193 at 100, 0.190 at 1000) where mfcheck's "
+        "reference fictitious play reaches 3.6e-4 at 1000",
+    (f"{BM}[omd]", "multi-epoch::stationary-equilibrium"):
+        "slow, just over ε: 0.169 against 0.167 after 300 iterations; Bench-MFG's default "
+        "step learning_rate/temperature = 0.005/0.2 = 0.025 is small (on another stationary "
+        "garnet: 1.27 at 1 iteration, 0.437 at 100, 0.117 at 300)",
+    (f"{BM}[boltzmann-policy-iteration]", "multi-epoch::stationary-equilibrium"):
+        "did not finish 3 × 300 iterations in 150 s (156 ms per iteration on the 6-state "
+        "garnet on this loaded machine); there its τ = 0.2 exploitability stays at 4.95 from "
+        "iteration 100 to 210: softmax(Q^π/τ) of unregularised values has a fixed point that "
+        "is not mfcheck's τ-equilibrium (as OpenSpiel's Boltzmann policy iteration)",
 }
+#: A note under a card's verdict line, by solver spec.
+CARD_NOTES: dict[str, str] = {
+    **{f"{BM}[{key}]":
+       "No check of mfcheck applies: the solver yields pure (greedy) policies and declares "
+       "convergent = False, mfcheck's best-response-iterate checks are finite-horizon games, "
+       "and Bench-MFG solves stationary games only. It is adapted and tested "
+       "(tests/test_adapters_benchmfg.py: its k-th policy is Bench-MFG's own after k "
+       "iterations) but not judged here."
+       for key in ("damped-fixed-point-damped", "policy-iteration", "smooth-policy-iteration")},
+}
+
 #: Cases a run leaves out, by (solver spec, a substring of the case id), with the measured
 #: reason; each is listed in its solver's card.
-OS = "mfcheck.adapters.openspiel:PLANNERS"
-MF = "mfcheck.adapters.mfglib:PLANNERS"
 _OS_CROWD = ("400 iterations of OpenSpiel's tree algorithms on crowd modelling (10 positions, 10 "
              "epochs) take 7–11 min: 1.0–1.7 s per iteration measured on this machine (fictitious "
              "play 1.26 s, mirror descent 1.00 s, FixedPoint τ = 1 1.68 s, Boltzmann PI 1.02 s), "
@@ -175,7 +263,8 @@ def render(runs: list[dict], results, precision, *, names: dict[str, str]) -> st
         counts = Counter(r.status for r in rs)
         verdict = ", ".join(f"{counts[s]} {MARK[s]}" for s in (PASS, FAIL, ERROR, SKIP, XFAIL)
                             if counts[s])
-        lines += [f"## `{spec}`", "", f"{name}: {verdict}.", "",
+        note = [CARD_NOTES[spec], ""] if spec in CARD_NOTES else []
+        lines += [f"## `{spec}`", "", f"{name}: {verdict}.", "", *note,
                   "| check | statuses | measured / expected (a failure's, else the largest) | reading |",
                   "| --- | --- | --- | --- |"]
         checks = defaultdict(list)
@@ -242,11 +331,16 @@ def _measured(r) -> float:
 def _numbers(r) -> str:
     if r.measured is None:
         return "—"
-    expected = "—" if r.expected is None else f"{float(r.expected):.3g}"
+    return f"{_number(r.measured)} / {'—' if r.expected is None else _number(r.expected)}"
+
+
+def _number(value) -> str:
+    """A measured or expected value as the card prints it: a number to 3 digits, else as
+    given (a period ">= 2", a route split)."""
     try:
-        return f"{float(r.measured):.3g} / {expected}"
+        return f"{float(value):.3g}"
     except (TypeError, ValueError):
-        return f"{r.measured} / {expected}"
+        return _short(str(value), 60)
 
 
 def _short(message: str, limit: int = 160) -> str:
