@@ -107,12 +107,17 @@ READINGS: dict[tuple[str, str], str] = {
        f"entropy in the continuation. On one-epoch games they coincide (two-route: pass, "
        f"≤ 2.2e-16). Here the update's own fixed point (found by damping the same update, "
        f"residual 4e-16) has τ=1 exploitability {h4} on staged routes (H=4) and {h5} "
-       f"(H=5, γ=0.6), where mfcheck's τ-equilibrium has 0; the undamped iterates cycle with "
-       f"period 2. Drawn garnets: 3 × 400 OpenSpiel iterations did not fit 150 s"
-       for key, alg, q, h4, h5 in (
-           ("fixed-point-tau1", "FixedPoint(τ = 1)", "Q*_{μ^π}", "0.776", "0.150"),
+       f"(H=5, γ=0.6), where mfcheck's τ-equilibrium has 0; the undamped iterates {cycle}. "
+       f"Drawn garnets: 3 × 400 OpenSpiel iterations did not fit 150 s"
+       for key, alg, q, h4, h5, cycle in (
+           ("fixed-point-tau1", "FixedPoint(τ = 1)", "Q*_{μ^π}", "0.776", "0.150",
+            "cycle with period 2 on H=4 (0.305 at 400) and stay 0.455 away on H=5"),
            ("boltzmann-policy-iteration-tau1", "BoltzmannPolicyIteration(lr = 1)", "Q^π_{μ^π}",
-            "0.734", "0.142"))},
+            "0.734", "0.142",
+            "cycle with period 2 on both (4.09 and 0.485 at 400). mfcheck's hint on H=4 "
+            "('the reward of epoch t + 1 used at epoch t') is wrong here: the update is "
+            "tested exact (tests/test_adapters_openspiel.py), and the cycling iterate only "
+            "lies near that mistake's equilibrium"))},
     (f"{OS}[fictitious-play]", "multi-epoch::reaches-equilibrium"):
         "slow, not judged: 3 × 400 OpenSpiel iterations on the drawn garnets did not fit "
         "150 s (its iterates are mfcheck's reference fictitious play's, which passes there)",

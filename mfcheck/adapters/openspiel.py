@@ -40,7 +40,7 @@ entropy bonuses inside Q_τ). OpenSpiel's softmax algorithms use *unregularised*
 On a one-epoch game the first two targets coincide with mfcheck's at τ (FixedPoint) and
 τ = 1/lr (Boltzmann policy iteration); on several epochs they do not (the continuation
 carries no entropy), and `OpenSpielPlanner` declares the nearest mfcheck τ so the
-difference shows in the report (docs/adapters.md gives the measured gap).
+difference shows in the report (docs/peers.md gives the measured gaps).
 
 OpenSpiel is imported only when it is needed; a missing OpenSpiel is a
 `MissingPeerError` (a `UsageError` and an ``ImportError``) naming the extra.
