@@ -89,7 +89,7 @@ def cell(entry: Entry, results: list) -> str:
     return ", ".join(s if n == 1 else f"{s} ×{n}" for s, n in counts.items())
 
 
-def render(catalogue: list[Entry], results: list, wall_s: float, jobs: int,
+def render(catalogue: list[Entry], results: list, wall_s: float | None, jobs: int,
            scope: str = "") -> str:
     by_entry_check = defaultdict(list)
     for r in results:
@@ -108,9 +108,15 @@ def render(catalogue: list[Entry], results: list, wall_s: float, jobs: int,
         "",
     ]
     measured = {r.solver for r in results}
-    provenance = (f"Run: {len(results)} cases (this run, all roles in it) in {wall_s / 60:.1f} "
-                  f"min wall time with {jobs} worker processes on {os.cpu_count()} cores, "
-                  f"{datetime.date.today().isoformat()}.{scope}")
+    if wall_s is None:  # --no-run: the timing is the earlier runs'
+        cpu = sum(r.duration_s for r in results) / 60
+        provenance = (f"Rendered {datetime.date.today().isoformat()} from earlier runs on "
+                      f"{os.cpu_count()} cores: {len(results)} cases (all roles of this "
+                      f"generation), {cpu:.0f} min of case time in all.{scope}")
+    else:
+        provenance = (f"Run: {len(results)} cases (this run, all roles in it) in "
+                      f"{wall_s / 60:.1f} min wall time with {jobs} worker processes on "
+                      f"{os.cpu_count()} cores, {datetime.date.today().isoformat()}.{scope}")
     for role in ROLES:
         mine = [e for e in catalogue if e.role == role]
         if not mine:
@@ -130,8 +136,11 @@ def render(catalogue: list[Entry], results: list, wall_s: float, jobs: int,
         for e in mine:
             anyc = sorted({c for (spec, c), rs in by_entry_check.items()
                            if spec == e.spec and any(caught(e, r.status) for r in rs)})
+            missing = sum(r.status == NOT_RUN for (spec, _), rs in by_entry_check.items()
+                          if spec == e.spec for r in rs)
+            none = (f"not measured: {_cases(missing)} not run" if missing else "**nothing**")
             lines.append(f"| `{e.spec}` | {e.bug_class} | {e.description} | "
-                         f"{', '.join(e.caught_by)} | {', '.join(anyc) or '**nothing**'} |")
+                         f"{', '.join(e.caught_by)} | {', '.join(anyc) or none} |")
         lines.append("")
         suites = sorted({c.split("::")[0] for (spec, c) in by_entry_check
                          if spec in {e.spec for e in mine}},
@@ -164,10 +173,14 @@ def render(catalogue: list[Entry], results: list, wall_s: float, jobs: int,
                           for r in by_entry_check.get((e.spec, c), ()))
             lines += ["", f"What `{suite}` cannot see (no check of it catches any {role} "
                           f"of these bug classes): " + (", ".join(blind) or "nothing here")
-                      + "." + (f" Not measured: {missing} cases of this suite were not run in "
+                      + "." + (f" Not measured: {_cases(missing)} of this suite not run in "
                                "this generation, so a class listed here may yet be caught."
                                if missing else ""), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _cases(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
 
 
 def _sections(page: str) -> dict[str, str]:
@@ -222,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     reuse = reusable(args.reuse) if args.reuse else []
     if reuse:
         scope += (f" Results of cases run before were reused from {args.reuse.name} (the same "
-                  "cases, an earlier commit); the wall time counts only the new ones.")
+                  "cases, possibly an earlier commit).")
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         results = run_matrix([e for e in catalogue if e.role in roles],
@@ -233,10 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - start
     if args.no_run:
         missing = sum(r.status == NOT_RUN for r in results)
-        scope += (f" Nothing was run to render this page: {missing} of the {len(results)} cases "
-                  "had not been run when the time this machine had was spent; their cells say "
-                  "'not run'.")
-    page = render(catalogue, results, wall, args.jobs, scope)
+        scope += (f" {missing} of the {len(results)} cases had not been run when the time this "
+                  "machine had was spent; their cells say 'not run'.")
+    page = render(catalogue, results, None if args.no_run else wall, args.jobs, scope)
     if args.keep and args.out.exists():
         page = keep_sections(page, args.out.read_text(encoding="utf-8"),
                              [r for r in ROLES if r not in roles])
