@@ -244,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                              suites=suites,
                              reuse=reuse)
     wall = time.monotonic() - start
-    if args.no_run:
-        missing = sum(r.status == NOT_RUN for r in results)
+    missing = sum(r.status == NOT_RUN for r in results)
+    if missing:
         scope += (f" {missing} of the {len(results)} cases had not been run when the time this "
                   "machine had was spent; their cells say 'not run'.")
     page = render(catalogue, results, None if args.no_run else wall, args.jobs, scope)
