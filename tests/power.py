@@ -29,6 +29,7 @@ def suite_results(suite_names: list[str], spec: str, *, checks=None, games=None,
 
 
 def checks_of(suite_names: list[str]) -> list[tuple[str, str]]:
-    """(suite, check) for every check of ``suite_names``: reference-solver tests are
+    """(suite, check) for every solver check of ``suite_names``: reference-solver tests are
     parametrised by check, so pytest-xdist spreads one solver's checks over the workers."""
-    return [(name, check) for name in suite_names for check in get_suite(name).checks]
+    return [(name, check.name) for name in suite_names
+            for check in get_suite(name).checks.values() if check.needs_solver]

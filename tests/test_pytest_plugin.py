@@ -36,7 +36,7 @@ def test_one_item_per_case_with_pass_fail_error_skip(pytester):
     result.stdout.fnmatch_lines(["*collected 7 items", "",
                                  f"mfcheck::fake::uniform[[]tiny|{S('Good')}|cpu[]] PASSED*"])
     result.stdout.fnmatch_lines(["*ERROR at setup of fake::uniform*NaN*",
-                                 "invalid output: policy #0 from NaN*not finite"])
+                                 "invalid output: policy #0 from NaN*not finite*"])
     result.stdout.fnmatch_lines(["*fake::uniform[[]tiny|*Biased|cpu[]]*",
                                  "max deviation from uniform 0.4",
                                  "measured: 0.4, expected: 0, tolerance: 1e-09"])
