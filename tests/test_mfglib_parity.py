@@ -55,6 +55,20 @@ def test_left_right_and_rock_paper_scissors_facts_hold_in_mfglib():
         assert exploitability_score(env, pi) == pytest.approx(expected, abs=1e-6)
 
 
+def assert_same_game(game: mfcheck.FiniteMFG, other: mfcheck.FiniteMFG, *, mu0_atol: float,
+                     reward_atol: float, transition_atol: float) -> None:
+    """μ0, and every epoch's reward and transition at a random population L, agree."""
+    torch.testing.assert_close(other.mu0, game.mu0, rtol=0, atol=mu0_atol)
+    gen = torch.Generator().manual_seed(0)
+    for t in range(game.horizon):
+        L = torch.rand(game.n_states, game.n_actions, generator=gen, dtype=torch.float64)
+        L /= L.sum()
+        torch.testing.assert_close(other.reward(t, L), game.reward(t, L), rtol=0,
+                                   atol=reward_atol)
+        torch.testing.assert_close(other.transition(t, L), game.transition(t, L), rtol=0,
+                                   atol=transition_atol)
+
+
 def sample_policies(game: mfcheck.FiniteMFG, seed: int) -> torch.Tensor:
     """The uniform policy, two random policies (one spiky) and a random deterministic one."""
     gen = torch.Generator().manual_seed(seed)
@@ -115,14 +129,7 @@ def test_native_one_shot_games_match_mfglib(native, env):
     game, env = native(), env()
     converted = from_mfglib(env)
     assert game.policy_shape == converted.policy_shape
-    torch.testing.assert_close(game.mu0, converted.mu0, rtol=0, atol=1e-7)
-    gen = torch.Generator().manual_seed(0)
-    for t in range(game.horizon):
-        L = torch.rand(game.n_states, game.n_actions, generator=gen, dtype=torch.float64)
-        L /= L.sum()
-        torch.testing.assert_close(game.reward(t, L), converted.reward(t, L), rtol=0, atol=1e-6)
-        torch.testing.assert_close(game.transition(t, L), converted.transition(t, L),
-                                   rtol=0, atol=0)
+    assert_same_game(game, converted, mu0_atol=1e-7, reward_atol=1e-6, transition_atol=0)
     assert_matches_mfglib(game, env, sample_policies(game, seed=1))
 
 

@@ -210,13 +210,13 @@ def chi_square_null_rate(null: str, n: int, nominal: float, *, simulated: bool =
     p = exact_enumeration(L, T, field=h).joint_probabilities.ravel()
     simulations = math.ceil(10 / nominal) if simulated else 0
 
-    def errs(data: np.ndarray) -> bool:
-        counts, simulation_seed = data[:-1], int(data[-1])
+    def errs(draw: tuple[np.ndarray, int]) -> bool:
+        counts, simulation_seed = draw
         return not chi_square_test(counts, p, nominal, simulations=simulations,
                                    seed=simulation_seed).passed
 
     failures = null_rejection_rate(
-        errs, lambda rng: np.append(rng.multinomial(n, p / p.sum()), rng.integers(2**62)),
+        errs, lambda rng: (rng.multinomial(n, p / p.sum()), int(rng.integers(2**62))),
         repetitions, seed)
     path = ("chi_square_test, Monte Carlo p (10/α draws)" if simulated
             else "chi_square_test, p from the χ² law")
