@@ -6,14 +6,22 @@ distribution ``L`` (shape ``(S, A)``; its state marginal is μ, its action
 marginal the mean action):
 
 - ``reward(t, L) -> (S, A)``: the reward earned at epoch ``t``;
-- ``transition(t, L) -> (S, A, S)``: the law of the state at ``t + 1``.
+- ``transition(t, L) -> (S, A, S)``: the law of the state at ``t + 1``, dense, or a
+  `mfcheck.transition.Stencil` (the K states reachable from each (s, a) and their
+  probabilities) for large grid games.
+
+A game may declare its transition independent of time and/or of the population
+(``transition_depends_on_time=False``, ``transition_depends_on_population=False``): the
+kernels then build one operator per epoch (or one for all epochs) and apply it to every
+policy of a batch at once. The declaration is checked at construction.
 
 Finite horizon: ``horizon`` decision epochs, a policy has shape ``(horizon, S, A)``.
 Discounted stationary: ``horizon=None`` and ``discount < 1``, a policy has shape
 ``(S, A)`` and the callables are called with ``t = 0``.
 
-Every output of the callables is validated on every call: that is where a bad game
-is caught, with a message naming the game, the tensor, the index and the value.
+Every output of the callables is validated on every call (a transition once per distinct
+tensor): that is where a bad game is caught, with a message naming the game, the tensor,
+the index and the value.
 """
 
 from __future__ import annotations
@@ -25,9 +33,11 @@ import torch
 
 from .devices import DEFAULT_DTYPE, resolve_device
 from .errors import InvalidGameError, InvalidPolicyError
+from .transition import DenseOperator, Operator, Stencil, StencilOperator
 
 Tensor = torch.Tensor
 GameFunction = Callable[[int, Tensor], Tensor]
+TransitionFunction = Callable[[int, Tensor], "Tensor | Stencil"]
 
 #: How many validated transition tensors a game remembers. Static tables (most games
 #: return the same tensor, or a view of it, at every call) are then validated once.
@@ -39,6 +49,26 @@ PROBABILITY_ATOL = {torch.float64: 1e-9, torch.float32: 1e-5}
 
 def probability_atol(dtype: torch.dtype) -> float:
     return PROBABILITY_ATOL.get(dtype, 1e-3)
+
+
+_INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.uint8)
+
+
+def _stack(outs: list, batch: torch.Size, shape: tuple[int, ...], owner: str):
+    """One batched output from per-population outputs (tensors, or stencils that share
+    their next states)."""
+    if isinstance(outs[0], Stencil):
+        nxt = outs[0].next_states
+        if not all(isinstance(o, Stencil) and torch.equal(o.next_states, nxt) for o in outs):
+            raise InvalidGameError(f"{owner}: the stencils of one batch must share next_states")
+        probs = torch.stack([o.probs for o in outs])
+        return Stencil(nxt, probs.reshape(*batch, *probs.shape[1:]))
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise InvalidGameError(f"{owner}: returned a mix of tensors and stencils")
+        if tuple(o.shape) != shape:
+            raise InvalidGameError(f"{owner} returned shape {tuple(o.shape)}, expected {shape}")
+    return torch.stack(outs).reshape(*batch, *shape)
 
 
 def _first_index(mask: Tensor) -> tuple[int, ...]:
@@ -73,10 +103,11 @@ class FiniteMFG:
     leading batch dimensions of ``L``; otherwise batched evaluations loop.
     """
 
-    def __init__(self, mu0, reward: GameFunction, transition: GameFunction, *,
+    def __init__(self, mu0, reward: GameFunction, transition: TransitionFunction, *,
                  n_actions: int, horizon: int | None = None, discount: float = 1.0,
                  name: str = "game", batched: bool = False, device=None,
-                 dtype: torch.dtype = DEFAULT_DTYPE) -> None:
+                 dtype: torch.dtype = DEFAULT_DTYPE, transition_depends_on_time: bool = True,
+                 transition_depends_on_population: bool = True) -> None:
         self.name = name
         if device is None and isinstance(mu0, Tensor):
             device = mu0.device
@@ -110,13 +141,17 @@ class FiniteMFG:
         self._reward = reward
         self._transition = transition
         self.atol = probability_atol(dtype)
-        self._validated: deque[tuple[tuple, Tensor]] = deque(maxlen=VALIDATED_MEMORY)
+        self._validated: deque[tuple[tuple, tuple]] = deque(maxlen=VALIDATED_MEMORY)
+        self.transition_depends_on_time = bool(transition_depends_on_time)
+        self.transition_depends_on_population = bool(transition_depends_on_population)
+        self._static_operators: dict[int, Operator] = {}
         check_distribution(mu0, owner=f"game {name!r}", what="mu0", atol=self.atol,
                            error=InvalidGameError)
         # Validate the callables once at construction, against the uniform policy's L.
         uniform_L = mu0[:, None].expand(-1, n_actions) / n_actions
         self.reward(0, uniform_L)
-        self.transition(0, uniform_L)
+        self.transition_operator(0, uniform_L)
+        self._check_declarations(uniform_L)
 
     # -- shapes -------------------------------------------------------------------------
     @property
@@ -153,45 +188,134 @@ class FiniteMFG:
         return r
 
     def transition(self, t: int, L: Tensor) -> Tensor:
-        """``P_t(s' | s, a, L)``, shape ``(..., S, A, S)``."""
-        p = self._evaluate(self._transition, "transition", t, L,
-                           (self.n_states, self.n_actions, self.n_states))
+        """``P_t(s' | s, a, L)``, dense, shape ``(..., S, A, S)`` (a stencil is densified;
+        the kernels use `transition_operator` instead, which never does)."""
+        P = self.transition_operator(t, L).dense()
+        return P.expand(*L.shape[:-2], *P.shape[-3:])
+
+    def transition_operator(self, t: int, L: Tensor) -> Operator:
+        """P_t at ``L`` as an `Operator` (dense or stencil, validated).
+
+        Without the population in it, one operator (per epoch, or for all epochs without
+        time either) is built on first use and serves every later call and every policy of
+        a batch: its batch shape is then empty.
+        """
+        if self.transition_depends_on_population:
+            return self._operator(t, L)
+        key = t if self.transition_depends_on_time else 0
+        op = self._static_operators.get(key)
+        if op is None:
+            op = self._static_operators[key] = self._operator(key, L[(0,) * (L.ndim - 2)])
+        return op
+
+    def _operator(self, t: int, L: Tensor) -> Operator:
+        out = self._evaluate(self._transition, "transition", t, L,
+                             (self.n_states, self.n_actions, self.n_states))
+        what = f"transition(t={t})"
+        if isinstance(out, Stencil):
+            self._validate_once((out.next_states, out.probs),
+                                lambda: self._check_stencil(out, what))
+            return StencilOperator(out, self.n_states)
+        self._validate_once((out,), lambda: check_distribution(
+            out, owner=f"game {self.name!r}", what=what, atol=self.atol, error=InvalidGameError))
+        return DenseOperator(out)
+
+    def _validate_once(self, tensors: tuple[Tensor, ...], validate: Callable[[], None]) -> None:
         # The same storage, layout and version counter means the same, unmodified values:
         # keeping a reference to each remembered tensor stops its memory being reused.
-        key = (p.data_ptr(), tuple(p.shape), p.stride(), p._version)
+        key = tuple((x.data_ptr(), tuple(x.shape), x.stride(), x._version) for x in tensors)
         if not any(key == seen for seen, _ in self._validated):
-            check_distribution(p, owner=f"game {self.name!r}", what=f"transition(t={t})",
-                               atol=self.atol, error=InvalidGameError)
-            self._validated.append((key, p))
-        return p
+            validate()
+            self._validated.append((key, tensors))
 
-    def _evaluate(self, fn: GameFunction, what: str, t: int, L: Tensor,
-                  shape: tuple[int, ...]) -> Tensor:
+    def _check_stencil(self, stencil: Stencil, what: str) -> None:
+        owner = f"game {self.name!r}"
+        nxt = stencil.next_states
+        if (nxt < 0).any() or (nxt >= self.n_states).any():
+            idx = _first_index((nxt < 0) | (nxt >= self.n_states))
+            raise InvalidGameError(f"{owner}: {what}.next_states{list(idx)} = {nxt[idx].item()} "
+                                   f"is not a state (0 to {self.n_states - 1})")
+        check_distribution(stencil.probs, owner=owner, what=f"{what}.probs", atol=self.atol,
+                           error=InvalidGameError)
+
+    def _check_declarations(self, uniform_L: Tensor) -> None:
+        """Catch a false independence declaration where it shows: at the first and last
+        transition, and between the uniform population and a point mass on (0, 0)."""
+        if not self.transition_depends_on_time and not self.stationary and self.horizon > 2:
+            self._same_transition(0, uniform_L, self.horizon - 2, uniform_L, "time",
+                                  f"t = 0 and t = {self.horizon - 2}")
+        if not self.transition_depends_on_population:
+            corner = torch.zeros_like(uniform_L)
+            corner[0, 0] = 1.0
+            self._same_transition(0, uniform_L, 0, corner, "population",
+                                  "the uniform population and everyone at (state 0, action 0)")
+
+    def _same_transition(self, t1: int, L1: Tensor, t2: int, L2: Tensor, on: str,
+                         where: str) -> None:
+        # Two transitions that differ give different expectations of a random vector
+        # (with probability 1); two equal ones give the same, bit for bit.
+        probe = torch.rand(self.n_states, generator=torch.Generator().manual_seed(0),
+                           dtype=self.dtype).to(self.device)
+        a, b = (self._operator(t, L).expect(probe) for t, L in ((t1, L1), (t2, L2)))
+        if not torch.equal(a, b):
+            gap = float((a - b).abs().max())
+            raise InvalidGameError(f"game {self.name!r}: declared "
+                                   f"transition_depends_on_{on}=False, but its transition "
+                                   f"differs between {where} (by up to {gap:.3g})")
+
+    def _evaluate(self, fn, what: str, t: int, L: Tensor, shape: tuple[int, ...]):
         batch = L.shape[:-2]
         if self.batched or not batch:
             out = self._call(fn, what, t, L)
         else:
             flat = L.reshape(-1, *L.shape[-2:])
-            out = torch.stack([self._call(fn, what, t, x) for x in flat]).reshape(
-                *batch, *shape) if flat.shape[0] else L.new_zeros(*batch, *shape)
-        if tuple(out.shape[len(batch):]) != shape or tuple(out.shape[:len(batch)]) != tuple(batch):
+            if not flat.shape[0]:
+                return L.new_zeros(*batch, *shape)
+            outs = [self._call(fn, what, t, x) for x in flat]
+            out = _stack(outs, batch, shape, owner=f"game {self.name!r}: {what}(t={t})")
+        if isinstance(out, Stencil):
+            self._check_stencil_shape(out, batch, f"{what}(t={t})")
+        elif tuple(out.shape[len(batch):]) != shape or tuple(out.shape[:len(batch)]) != tuple(batch):
             raise InvalidGameError(f"game {self.name!r}: {what}(t={t}) returned shape "
                                    f"{tuple(out.shape)}, expected {tuple(batch) + shape}")
         return out
 
-    def _call(self, fn: GameFunction, what: str, t: int, L: Tensor) -> Tensor:
+    def _check_stencil_shape(self, stencil: Stencil, batch: torch.Size, what: str) -> None:
+        owner = f"game {self.name!r}: {what}"
+        nxt, probs = stencil.next_states, stencil.probs
+        sa = (self.n_states, self.n_actions)
+        if nxt.ndim != 3 or tuple(nxt.shape[:2]) != sa or nxt.dtype not in _INDEX_DTYPES:
+            raise InvalidGameError(f"{owner}: Stencil.next_states must be an int64 tensor of "
+                                   f"shape (S, A, K) = {sa + ('K',)}, got {nxt.dtype} "
+                                   f"{tuple(nxt.shape)}")
+        if tuple(probs.shape) != (*batch, *nxt.shape):
+            raise InvalidGameError(f"{owner}: Stencil.probs has shape {tuple(probs.shape)}, "
+                                   f"expected {tuple(batch) + tuple(nxt.shape)}")
+
+    def _call(self, fn, what: str, t: int, L: Tensor):
         try:
             out = fn(t, L)
         except Exception as exc:  # a user's callable: report it as a game error
             raise InvalidGameError(f"game {self.name!r}: {what}(t={t}, L) raised "
                                    f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(out, Stencil) and what == "transition":
+            for part in (out.next_states, out.probs):
+                self._check_device(part, what, t)
+            return Stencil(out.next_states.to(torch.int64), out.probs.to(self.dtype))
         if not isinstance(out, Tensor):
+            expected = "a torch.Tensor or a Stencil" if what == "transition" else "a torch.Tensor"
             raise InvalidGameError(f"game {self.name!r}: {what}(t={t}) returned "
-                                   f"{type(out).__name__}, expected a torch.Tensor")
+                                   f"{type(out).__name__}, expected {expected}")
+        self._check_device(out, what, t)
+        return out.to(self.dtype)
+
+    def _check_device(self, out, what: str, t: int) -> None:
+        if not isinstance(out, Tensor):
+            raise InvalidGameError(f"game {self.name!r}: {what}(t={t}) returned a Stencil "
+                                   f"holding {type(out).__name__}, expected torch tensors")
         if out.device != self.device:
             raise InvalidGameError(f"game {self.name!r}: {what}(t={t}) returned a tensor on "
                                    f"{out.device}, but the game lives on {self.device}")
-        return out.to(self.dtype)
 
     def check_policy(self, policy, *, what: str = "policy", atol: float | None = None) -> Tensor:
         """Return ``policy`` as a tensor of the game's dtype, or raise `InvalidPolicyError`.

@@ -105,8 +105,9 @@ def crowd_modelling(size: int = 10, horizon: int = 10, *, convention: str = "ope
         return (position_reward - torch.log(mu + _EPSILON)).unsqueeze(-1) + displacement[t]
 
     def step(t, L):
-        return transition.expand(*L.shape[:-2], -1, -1, -1)
+        return transition
 
     return FiniteMFG(torch.full((size,), 1.0 / size, dtype=torch.float64), reward, step, n_actions=len(MOVES),
                      horizon=horizon, name=f"crowd_modelling(size={size}, horizon={horizon}, "
-                     f"{convention})", batched=True, device=game_device)
+                     f"{convention})", batched=True, device=game_device,
+                     transition_depends_on_time=False, transition_depends_on_population=False)

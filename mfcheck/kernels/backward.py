@@ -15,6 +15,7 @@ import torch
 
 from ..errors import MFCheckError
 from ..game import FiniteMFG
+from ..transition import Operator
 from .flow import Flow
 
 Tensor = torch.Tensor
@@ -60,7 +61,7 @@ def _one_hot(action: Tensor, n_actions: int, dtype: torch.dtype) -> Tensor:
 
 def _continuation(game: FiniteMFG, t: int, L: Tensor, v_next: Tensor) -> Tensor:
     """γ Σ_{s'} P_t(s' | s, a, L_t) v_{t+1}(s')."""
-    return game.discount * torch.einsum("...sap,...p->...sa", game.transition(t, L), v_next)
+    return game.discount * game.transition_operator(t, L).expect(v_next)
 
 
 def backward_induction(game: FiniteMFG, flow: Flow, act):
@@ -130,22 +131,35 @@ TIE_FACTOR = 64
 SWEEP_ULPS = 8
 
 
-def _stationary_parts(game: FiniteMFG, flow: Flow) -> tuple[Tensor, Tensor]:
-    return game.reward(0, flow.L), game.discount * game.transition(0, flow.L)
+@dataclass(frozen=True)
+class _Discounted:
+    """The one-step problem of a stationary game at a fixed population: r and γP."""
+
+    r: Tensor
+    op: Operator
+    discount: float
+
+    def backup(self, v: Tensor) -> Tensor:
+        """Q = r + γPV."""
+        return self.r + self.discount * self.op.expect(v)
 
 
-def _evaluate(r: Tensor, gP: Tensor, policy: Tensor, temperature: float) -> Values:
+def _stationary_parts(game: FiniteMFG, flow: Flow) -> _Discounted:
+    return _Discounted(game.reward(0, flow.L), game.transition_operator(0, flow.L), game.discount)
+
+
+def _evaluate(parts: _Discounted, policy: Tensor, temperature: float) -> Values:
     """V^π = (I − γP_π)⁻¹ (r_π + τH(π)) exactly, and Q^π = r + γPV^π."""
+    r = parts.r
     r_pi = (policy * r).sum(-1) + (temperature * _entropy(policy) if temperature else 0.0)
-    P_pi = torch.einsum("...sa,...sap->...sp", policy, gP)
+    P_pi = parts.discount * parts.op.chain(policy)
     eye = torch.eye(r.shape[-2], dtype=r.dtype, device=r.device)
     v = torch.linalg.solve(eye - P_pi, r_pi.unsqueeze(-1)).squeeze(-1)
-    return Values(v, r + torch.einsum("...sap,...p->...sa", gP, v))
+    return Values(v, parts.backup(v))
 
 
 def _stationary_policy_value(game, policy, flow, temperature) -> Values:
-    r, gP = _stationary_parts(game, flow)
-    return _evaluate(r, gP, policy, temperature)
+    return _evaluate(_stationary_parts(game, flow), policy, temperature)
 
 
 def _stationary_best_response(game, flow, temperature) -> BestResponse:
@@ -153,20 +167,20 @@ def _stationary_best_response(game, flow, temperature) -> BestResponse:
     (`_value_iteration` with ``newton``). Plain value iteration on games too large for the
     solves (``POLICY_ITERATION_STATES_PER_SWEEP``), and where policy iteration does not
     stop (τ = 0: then the greedy policy is evaluated exactly)."""
-    r, gP = _stationary_parts(game, flow)
+    parts = _stationary_parts(game, flow)
     sweeps = math.log(VALUE_TOL) / math.log(game.discount) if game.discount else 1.0
     small = game.n_states <= POLICY_ITERATION_STATES_PER_SWEEP * game.n_actions * sweeps
     if temperature:
-        return BestResponse(*_value_iteration(game, r, gP, temperature, newton=small))
-    found = _policy_iteration(r, gP, game.discount) if small else None
+        return BestResponse(*_value_iteration(game, parts, temperature, newton=small))
+    found = _policy_iteration(parts) if small else None
     if found is not None:
         return found
-    pi, _, _ = _value_iteration(game, r, gP, 0.0, newton=False)
-    values = _evaluate(r, gP, pi, 0.0)
+    pi, _, _ = _value_iteration(game, parts, 0.0, newton=False)
+    values = _evaluate(parts, pi, 0.0)
     return BestResponse(pi, values.v, values.q)
 
 
-def _policy_iteration(r: Tensor, gP: Tensor, discount: float) -> BestResponse | None:
+def _policy_iteration(parts: _Discounted) -> BestResponse | None:
     """Howard's policy iteration from the greedy policy of the one-step reward; None if it
     has not stopped after ``POLICY_ITERATION_MAX_STEPS`` steps.
 
@@ -176,10 +190,11 @@ def _policy_iteration(r: Tensor, gP: Tensor, discount: float) -> BestResponse | 
     lowest-index action whose Q-value ties with the maximum, as ``_optimal(q, 0)`` does, and
     that policy is evaluated exactly.
     """
+    r, discount = parts.r, parts.discount
     n_actions = r.shape[-1]
     action = r.argmax(-1)
     for _ in range(POLICY_ITERATION_MAX_STEPS):
-        q = _evaluate(r, gP, _one_hot(action, n_actions, r.dtype), 0.0).q
+        q = _evaluate(parts, _one_hot(action, n_actions, r.dtype), 0.0).q
         tie = (TIE_FACTOR * torch.finfo(q.dtype).eps * (1 + discount) / (1 - discount)
                * q.abs().amax((-2, -1), keepdim=True))
         best = q.argmax(-1)
@@ -189,7 +204,7 @@ def _policy_iteration(r: Tensor, gP: Tensor, discount: float) -> BestResponse | 
             # argmax returns the first maximal index: the lowest action that ties.
             action = (q >= q.amax(-1, keepdim=True) - tie).to(torch.uint8).argmax(-1)
             policy = _one_hot(action, n_actions, r.dtype)
-            values = _evaluate(r, gP, policy, 0.0)
+            values = _evaluate(parts, policy, 0.0)
             return BestResponse(policy, values.v, values.q)
         action = torch.where(improves, best, action)
     return None
@@ -208,7 +223,7 @@ def values_settled(change: float, v: Tensor, discount: float) -> bool:
     return change <= max(VALUE_TOL * (1 - discount), floor)
 
 
-def _value_iteration(game: FiniteMFG, r: Tensor, gP: Tensor, temperature: float, *,
+def _value_iteration(game: FiniteMFG, parts: _Discounted, temperature: float, *,
                      newton: bool) -> tuple[Tensor, Tensor, Tensor]:
     """(policy, v, q): V ← T(V) = max_τ(r + γPV) from V = 0 until `values_settled`; the
     policy is the (soft) maximiser of the last sweep's Q.
@@ -219,16 +234,16 @@ def _value_iteration(game: FiniteMFG, r: Tensor, gP: Tensor, temperature: float,
     converges quadratically near it. Should ‖TV − V‖∞ ever fail to decrease, plain sweeps
     take over.
     """
-    v = torch.zeros_like(r[..., 0])
+    v = torch.zeros_like(parts.r[..., 0])
     change = math.inf
     # Plain sweeps: ‖v_k − v*‖ ≤ γ^k ‖v_0 − v*‖, enough for VALUE_TOL, plus slack.
     for _ in range(1_000_000):
-        pi, new = _optimal(r + torch.einsum("...sap,...p->...sa", gP, v), temperature)
+        pi, new = _optimal(parts.backup(v), temperature)
         new_change = float((new - v).abs().max())
         if values_settled(new_change, new, game.discount):
-            return pi, new, r + torch.einsum("...sap,...p->...sa", gP, new)
+            return pi, new, parts.backup(new)
         newton = newton and new_change < change
         change = new_change
-        v = _evaluate(r, gP, pi, temperature).v if newton else new
+        v = _evaluate(parts, pi, temperature).v if newton else new
     raise MFCheckError(  # pragma: no cover - γ < 1 guarantees convergence
         f"game {game.name!r}: value iteration did not converge")

@@ -36,7 +36,7 @@ class Flow:
 
 def step(game: FiniteMFG, t: int, L: Tensor) -> Tensor:
     """μ_{t+1}(s') = Σ_{s,a} L_t(s, a) P_t(s' | s, a, L_t)."""
-    return torch.einsum("...sa,...sap->...p", L, game.transition(t, L))
+    return game.transition_operator(t, L).push(L)
 
 
 def distribution(game: FiniteMFG, policy: Tensor) -> Flow:
@@ -65,7 +65,7 @@ def policy_chain(game: FiniteMFG, policy: Tensor, mu: Tensor) -> Tensor:
     """K(s, s') = Σ_a π(a|s) P(s' | s, a, L), L = μ ⊗ π: the chain of one agent while the
     population stays at ``mu``; shape ``(..., S, S)``."""
     L = mu.unsqueeze(-1) * policy
-    return torch.einsum("...sa,...sap->...sp", policy, game.transition(0, L))
+    return game.transition_operator(0, L).chain(policy)
 
 
 def _stochastic(matrix: Tensor) -> Tensor:
