@@ -108,6 +108,11 @@ class FiniteMFG:
                  name: str = "game", batched: bool = False, device=None,
                  dtype: torch.dtype = DEFAULT_DTYPE, transition_depends_on_time: bool = True,
                  transition_depends_on_population: bool = True) -> None:
+        self._arguments = dict(mu0=mu0, reward=reward, transition=transition,
+                               n_actions=n_actions, horizon=horizon, discount=discount,
+                               name=name, batched=batched, device=device, dtype=dtype,
+                               transition_depends_on_time=transition_depends_on_time,
+                               transition_depends_on_population=transition_depends_on_population)
         self.name = name
         if device is None and isinstance(mu0, Tensor):
             device = mu0.device
@@ -172,6 +177,10 @@ class FiniteMFG:
         kind = f"horizon={self.horizon}" if not self.stationary else f"discount={self.discount}"
         return (f"FiniteMFG({self.name!r}, S={self.n_states}, A={self.n_actions}, {kind}, "
                 f"device={self.device.type})")
+
+    def replace(self, **changes) -> FiniteMFG:
+        """The game built from this one's constructor arguments with ``changes`` applied."""
+        return FiniteMFG(**{**self._arguments, **changes})
 
     def uniform_policy(self) -> Tensor:
         return torch.full(self.policy_shape, 1.0 / self.n_actions, dtype=self.dtype,
@@ -275,6 +284,7 @@ class FiniteMFG:
             out = _stack(outs, batch, shape, owner=f"game {self.name!r}: {what}(t={t})")
         if isinstance(out, Stencil):
             self._check_stencil_shape(out, batch, f"{what}(t={t})")
+            out = Stencil(out.next_states.to(torch.int64), out.probs)
         elif tuple(out.shape[len(batch):]) != shape or tuple(out.shape[:len(batch)]) != tuple(batch):
             raise InvalidGameError(f"game {self.name!r}: {what}(t={t}) returned shape "
                                    f"{tuple(out.shape)}, expected {tuple(batch) + shape}")
@@ -285,8 +295,8 @@ class FiniteMFG:
         nxt, probs = stencil.next_states, stencil.probs
         sa = (self.n_states, self.n_actions)
         if nxt.ndim != 3 or tuple(nxt.shape[:2]) != sa or nxt.dtype not in _INDEX_DTYPES:
-            raise InvalidGameError(f"{owner}: Stencil.next_states must be an int64 tensor of "
-                                   f"shape (S, A, K) = {sa + ('K',)}, got {nxt.dtype} "
+            raise InvalidGameError(f"{owner}: Stencil.next_states must be an integer tensor "
+                                   f"of shape (S, A, K) = {sa + ('K',)}, got {nxt.dtype} "
                                    f"{tuple(nxt.shape)}")
         if tuple(probs.shape) != (*batch, *nxt.shape):
             raise InvalidGameError(f"{owner}: Stencil.probs has shape {tuple(probs.shape)}, "
@@ -301,7 +311,7 @@ class FiniteMFG:
         if isinstance(out, Stencil) and what == "transition":
             for part in (out.next_states, out.probs):
                 self._check_device(part, what, t)
-            return Stencil(out.next_states.to(torch.int64), out.probs.to(self.dtype))
+            return Stencil(out.next_states, out.probs.to(self.dtype))
         if not isinstance(out, Tensor):
             expected = "a torch.Tensor or a Stencil" if what == "transition" else "a torch.Tensor"
             raise InvalidGameError(f"game {self.name!r}: {what}(t={t}) returned "

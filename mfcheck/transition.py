@@ -45,6 +45,20 @@ class Stencil:
     next_states: Tensor
     probs: Tensor
 
+    @classmethod
+    def from_dense(cls, P: Tensor) -> Stencil:
+        """The stencil of a dense ``(..., S, A, S)`` transition: each (s, a) keeps the states
+        that any member of the batch reaches with positive probability, K = the most of them
+        in one row, padded with zero-probability repeats of the row's first state."""
+        reached = (P != 0).reshape(-1, *P.shape[-3:]).any(0)
+        K = max(int(reached.sum(-1).max()), 1)
+        # A stable sort puts each row's reached states first, in increasing order.
+        order = torch.sort((~reached).to(torch.uint8), dim=-1, stable=True).indices[..., :K]
+        kept = reached.gather(-1, order)
+        next_states = torch.where(kept, order, order[..., :1])
+        probs = torch.where(kept, P.gather(-1, next_states.expand(*P.shape[:-1], K)), 0.0)
+        return cls(next_states, probs)
+
     def dense(self, n_states: int) -> Tensor:
         """The dense ``(..., S, A, S)`` form (raises past `DENSE_LIMIT` values)."""
         batch = self.probs.shape[:-3]
