@@ -10,15 +10,20 @@
    benchmarks print their value. ``peakmem_`` benchmarks need a fresh process per
    measurement and are left to asv.
 2. The peers (OpenSpiel, MFGLib), when installed, timed in the same run on the same
-   games against the same mfcheck kernels, with the ratio peer time / mfcheck time
-   (> 1: mfcheck is faster) and the values both computed. A missing peer is skipped
-   with a one-line note.
+   games against the same mfcheck kernels and reference planners, in a side-by-side
+   table: both times, the ratio peer time / mfcheck time (> 1: mfcheck is faster) beside
+   the issue's target for it, the figure both sides computed, their difference, the
+   tolerance it must lie within, and whether it does (``agree``): OpenSpiel computes in
+   float64 on the same game (1e-9); MFGLib in float32, for which `float32_tolerance`
+   derives the tolerance. A missing peer is skipped with a one-line note. ``--peers``
+   prints this table alone; ``--no-peers`` leaves it out.
 
 ``--filter`` is a regular expression searched in each benchmark's full name, e.g.
-``bench_kernels.Distribution.time_distribution(small, cpu)`` or
-``peers.openspiel.nash_conv_uniform(python_mfg_crowd_modelling, cpu)``.
+``bench_kernels.Distribution.time_distribution(small, dense, cpu)`` or
+``peers.openspiel.nash_conv_uniform(python_mfg_crowd_modelling, small, cpu)``.
 
-Exit codes: 0 everything ran; 1 a benchmark or peer raised; 2 bad usage.
+Exit codes: 0 everything ran (and every peer comparison agreed); 1 a benchmark or peer
+raised, or a peer and mfcheck disagree on a figure; 2 bad usage.
 """
 
 from __future__ import annotations
@@ -268,17 +273,74 @@ class PeerMissing(Exception):
     """A peer is not installed: the comparison is skipped with this note."""
 
 
+#: float32's unit roundoff: MFGLib computes in float32.
+FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
+#: λ of the probabilistic rounding-error bound of `float32_tolerance`.
+ROUNDING_LAMBDA = 6.0
+#: OpenSpiel computes the same figures in float64 on the same game: they must agree to this.
+OPENSPIEL_TOLERANCE = 1e-9
+
+
+def float32_tolerance(terms: int, magnitude: float) -> float:
+    """How far a figure computed in float32 may lie from the float64 one: λ·√n·u·M.
+
+    A float32 sum of n terms, each of magnitude at most M, errs by at most n·u·M
+    (u = 2⁻²⁴, float32's unit roundoff), a bound reached only when every rounding error
+    is maximal and of one sign. Modelling the rounding errors as independent and of mean
+    zero, Higham and Mary (2019, "A new approach to probabilistic rounding error
+    analysis", SIAM J. Sci. Comput. 41(5)) replace n·u by λ·√n·u, a bound that fails with
+    probability at most about 2n·exp(−λ²/2): with λ = 6 and n ≤ 10⁴, below 3·10⁻⁴.
+    ``terms`` is the length of the longest chain of accumulations that leads to the
+    figure, ``magnitude`` the largest absolute value along it (see `_mfglib_terms`).
+    """
+    return ROUNDING_LAMBDA * math.sqrt(terms) * FLOAT32_UNIT_ROUNDOFF * magnitude
+
+
+@dataclasses.dataclass
+class Figure:
+    """What both sides computed, how far apart, and how far apart they may be."""
+
+    what: str
+    peer: float | None  # None: the figure is not a number (an iterate)
+    mine: float | None
+    diff: float
+    tolerance: float
+    basis: str  # where the tolerance comes from
+
+    @property
+    def agree(self) -> bool:
+        return math.isfinite(self.diff) and self.diff <= self.tolerance
+
+
+@dataclasses.dataclass
+class Sides:
+    """The two timed computations of one comparison and, untimed, the figure that shows
+    they computed the same thing (from the last result of each side)."""
+
+    peer: Callable[[], object]
+    mine: Callable[[], object]
+    figure: Callable[[object, object], Figure]
+
+
 @dataclasses.dataclass
 class Comparison:
     """A peer computation and mfcheck's computation of the same figure.
 
     ``prepare(device)`` does the untimed set-up (imports, game conversion) and returns
-    ``(peer_fn, mfcheck_fn)``; each returns the figure (a float) it computes.
+    the `Sides`. ``target``: the ratio peer time / mfcheck time the project aims at (None:
+    no target). ``peer_once``: the peer takes seconds, so it is timed once, without a
+    warm-up, in each bench run.
     """
 
     name: str
+    args: tuple[str, ...]
     what: str
-    prepare: Callable[[str], tuple[Callable[[], float], Callable[[], float]]]
+    prepare: Callable[[str], Sides]
+    target: float | None = None
+    peer_once: bool = False
+
+    def full_name(self, device: str) -> str:
+        return f"{self.name}({', '.join((*self.args, device))})"
 
 
 def _require(module: str, extra: str):
@@ -296,136 +358,222 @@ def _require(module: str, extra: str):
                           f"{type(exc).__name__}: {exc}") from None
 
 
-def _openspiel_game(name: str):
+def _same_number(what: str, tolerance: float, basis: str):
+    def figure(peer, mine) -> Figure:
+        peer, mine = float(peer), float(mine)
+        return Figure(what, peer, mine, abs(peer - mine), tolerance, basis)
+    return figure
+
+
+_OPENSPIEL_BASIS = "both float64, same game"
+
+
+def _openspiel(game_name: str, size: str, device: str):
+    """(OpenSpiel game, mfcheck game) of crowd modelling at a size of `bench_kernels.SIZES`."""
     pyspiel = _require("pyspiel", "openspiel")
-    if name.startswith("python_"):
+    if game_name.startswith("python_"):
         _require("open_spiel.python.mfg.games.crowd_modelling", "openspiel")  # registers it
-    return pyspiel.load_game(name)
+    from .suites.perf import bench_kernels
+    n, horizon = bench_kernels.SIZES[size]
+    return (pyspiel.load_game(game_name, {"size": n, "horizon": horizon}),
+            bench_kernels.game(size, device))
 
 
-def _mfcheck_crowd_modelling(device: str):
-    from .games import crowd_modelling
-    return crowd_modelling(device=device)
-
-
-def _nash_conv_uniform(game_name: str):
-    def prepare(device):
+def _nash_conv_uniform(game_name: str, size: str):
+    def prepare(device) -> Sides:
         nash_conv = _require("open_spiel.python.mfg.algorithms.nash_conv", "openspiel")
         policy_std = _require("open_spiel.python.policy", "openspiel")
         from .kernels import exploitability
-        os_game = _openspiel_game(game_name)
-        game = _mfcheck_crowd_modelling(device)
+        os_game, game = _openspiel(game_name, size, device)
         policy = game.uniform_policy()
-
-        def peer():
-            return nash_conv.NashConv(os_game, policy_std.UniformRandomPolicy(os_game)).nash_conv()
-
-        def mine():
-            return exploitability(game, policy).item()
-        return peer, mine
+        return Sides(
+            peer=lambda: nash_conv.NashConv(os_game,
+                                            policy_std.UniformRandomPolicy(os_game)).nash_conv(),
+            mine=lambda: exploitability(game, policy).item(),
+            figure=_same_number("NashConv", OPENSPIEL_TOLERANCE, _OPENSPIEL_BASIS))
     return prepare
 
 
-def _fictitious_play_step(game_name: str):
-    def prepare(device):
+def _fictitious_play_step(game_name: str, size: str):
+    def prepare(device) -> Sides:
         fictitious_play = _require("open_spiel.python.mfg.algorithms.fictitious_play",
                                    "openspiel")
         nash_conv = _require("open_spiel.python.mfg.algorithms.nash_conv", "openspiel")
         from .kernels import exploitability
         from .suites.perf import bench_kernels
-        os_game = _openspiel_game(game_name)
-        game = _mfcheck_crowd_modelling(device)
-        last = {}
+        os_game, game = _openspiel(game_name, size, device)
 
         def peer():  # timed: one iteration from the uniform policy
             fp = fictitious_play.FictitiousPlay(os_game)
             fp.iteration()
-            last["peer"] = fp
-            return math.nan
+            return fp
 
-        def mine():
-            last["mine"] = bench_kernels.fictitious_play(game, 1)
-            return math.nan
-
-        def peer_value():  # untimed: the NashConv of the iterate, to show they agree
-            return nash_conv.NashConv(os_game, last["peer"].get_policy()).nash_conv()
-
-        def mine_value():
-            return exploitability(game, last["mine"]).item()
-        peer.value, mine.value = peer_value, mine_value
-        return peer, mine
+        def figure(fp, policy) -> Figure:  # untimed: each side's NashConv of its iterate
+            peer_value = nash_conv.NashConv(os_game, fp.get_policy()).nash_conv()
+            return _same_number("NashConv(π_1)", OPENSPIEL_TOLERANCE, _OPENSPIEL_BASIS)(
+                peer_value, exploitability(game, policy).item())
+        return Sides(peer, lambda: bench_kernels.fictitious_play(game, 1), figure)
     return prepare
 
 
-def _mfglib_crowd_motion(device):
+def _mfglib(env_name: str, device: str):
+    """(MFGLib environment, uniform policy in MFGLib's layout, converted game, its
+    uniform policy)."""
     # mfglib 0.3.0 has an import cycle: mfglib.scoring imports only after mfglib.alg.
     _require("mfglib.alg", "mfglib")
     mfglib_env = _require("mfglib.env", "mfglib")
-    scoring = _require("mfglib.scoring", "mfglib")
     try:
         from .adapters.mfglib import from_mfglib, to_mfglib_policy
     except ImportError as exc:  # pragma: no cover - the adapter ships with mfcheck
         raise PeerMissing(f"mfcheck.adapters.mfglib is not importable: {exc}") from None
-    from .kernels import exploitability
-    env = mfglib_env.Environment.crowd_motion()
+    env = getattr(mfglib_env.Environment, env_name)()
     game = from_mfglib(env, device=device)
     policy = game.uniform_policy()
-    env_policy = to_mfglib_policy(policy, env)
+    return env, to_mfglib_policy(policy, env), game, policy
 
-    def peer():
-        return scoring.exploitability_score(env, env_policy)
 
-    def mine():
-        return exploitability(game, policy).item()
-    return peer, mine
+def _mfglib_terms(game, policy) -> tuple[int, float]:
+    """(n, M) of `float32_tolerance` for a value MFGLib computes on ``game`` at ``policy``.
 
+    n = H·(S·A + S): each epoch of the forward flow sums S·A terms into μ_{t+1}(s'), each
+    epoch of the backward sweep S terms into Q_t(s, a), and the errors of the epochs add
+    (a probability-weighted average does not enlarge them). M: the largest |Q| of the
+    policy and of the best response at the policy's flow (float64, mfcheck), at least 1
+    (the flows are probabilities; an error δ relative in μ moves a reward −log μ by δ).
+    """
+    from .kernels import best_response, distribution, policy_value
+    flow = distribution(game, policy)
+    q = torch.cat([policy_value(game, policy, flow).q.flatten(),
+                   best_response(game, flow).q.flatten()])
+    n = game.horizon * (game.n_states * game.n_actions + game.n_states)
+    return n, max(float(q.abs().max()), 1.0)
+
+
+def _mfglib_exploitability_uniform(env_name: str):
+    def prepare(device) -> Sides:
+        env, env_policy, game, policy = _mfglib(env_name, device)
+        scoring = _require("mfglib.scoring", "mfglib")
+        from .kernels import exploitability
+        n, magnitude = _mfglib_terms(game, policy)
+        return Sides(
+            peer=lambda: scoring.exploitability_score(env, env_policy),
+            mine=lambda: exploitability(game, policy).item(),
+            figure=_same_number("exploitability", float32_tolerance(n, magnitude),
+                                f"float32: 6·√n·u·M, n = {n}, M = {magnitude:.3g}"))
+    return prepare
+
+
+def _mfglib_mirror_descent_step(env_name: str):
+    """MFGLib's OnlineMirrorDescent (α = 1, its default) computes π_1 = softmax(α·Q^{π_0})
+    from π_0 = uniform: mfcheck's reference mirror descent at learning rate α, whose first
+    iterate is the same (docs/adapters.md)."""
+    def prepare(device) -> Sides:
+        env, env_policy, game, policy = _mfglib(env_name, device)
+        alg_module = _require("mfglib.alg", "mfglib")
+        from .adapters.mfglib import MFGLIB_ATOL, MFGLIB_RTOL
+        from .reference import OnlineMirrorDescent
+        algorithm = alg_module.OnlineMirrorDescent()
+        alpha = float(algorithm.alpha)
+        start = algorithm.init_state(env, env_policy)
+        planner = OnlineMirrorDescent(learning_rate=alpha)
+        n, magnitude = _mfglib_terms(game, policy)
+        # Q off by δ moves y = α·Q by α·δ and softmax(y) by at most α·δ/2 (the softmax's
+        # Jacobian diag(π) − ππᵀ has rows of absolute sum 2π(1 − π) ≤ 1/2); plus the
+        # rounding of π itself.
+        tolerance = alpha * float32_tolerance(n, magnitude) / 2 + FLOAT32_UNIT_ROUNDOFF
+
+        def figure(peer_pi, mine_pi) -> Figure:
+            peer_pi = peer_pi.reshape(mine_pi.shape).to(mine_pi.device, mine_pi.dtype)
+            return Figure("π_1, max |Δ|", None, None, float((peer_pi - mine_pi).abs().max()),
+                          tolerance, f"float32: α/2·6·√n·u·M + u, n = {n}, M = {magnitude:.3g}")
+        return Sides(
+            peer=lambda: algorithm.step_next_state(start, MFGLIB_ATOL, MFGLIB_RTOL).pi,
+            mine=lambda: next(iter(planner.solve(game, seed=0))),
+            figure=figure)
+    return prepare
+
+
+#: The issue's targets, peer time / mfcheck time.
+TARGET_MFGLIB, TARGET_OPENSPIEL_SMALL, TARGET_OPENSPIEL_LARGE = 30.0, 100.0, 1000.0
 
 COMPARISONS = [
-    Comparison("peers.openspiel.nash_conv_uniform(python_mfg_crowd_modelling)",
+    Comparison("peers.openspiel.nash_conv_uniform", ("python_mfg_crowd_modelling", "small"),
                "NashConv of the uniform policy, crowd modelling 10x10 (OpenSpiel Python game)",
-               _nash_conv_uniform("python_mfg_crowd_modelling")),
-    Comparison("peers.openspiel.nash_conv_uniform(mfg_crowd_modelling)",
+               _nash_conv_uniform("python_mfg_crowd_modelling", "small")),
+    Comparison("peers.openspiel.fictitious_play_step", ("python_mfg_crowd_modelling", "small"),
+               "one fictitious-play iteration, crowd modelling 10x10 (OpenSpiel Python game)",
+               _fictitious_play_step("python_mfg_crowd_modelling", "small")),
+    Comparison("peers.openspiel.nash_conv_uniform", ("mfg_crowd_modelling", "small"),
                "NashConv of the uniform policy, crowd modelling 10x10 (OpenSpiel C++ game)",
-               _nash_conv_uniform("mfg_crowd_modelling")),
-    Comparison("peers.openspiel.fictitious_play_step(python_mfg_crowd_modelling)",
-               "one fictitious-play iteration, crowd modelling 10x10 (Python game)",
-               _fictitious_play_step("python_mfg_crowd_modelling")),
-    Comparison("peers.openspiel.fictitious_play_step(mfg_crowd_modelling)",
-               "one fictitious-play iteration, crowd modelling 10x10 (C++ game)",
-               _fictitious_play_step("mfg_crowd_modelling")),
-    Comparison("peers.mfglib.exploitability_uniform(crowd_motion)",
+               _nash_conv_uniform("mfg_crowd_modelling", "small"), TARGET_OPENSPIEL_SMALL),
+    Comparison("peers.openspiel.fictitious_play_step", ("mfg_crowd_modelling", "small"),
+               "one fictitious-play iteration, crowd modelling 10x10 (OpenSpiel C++ game)",
+               _fictitious_play_step("mfg_crowd_modelling", "small"), TARGET_OPENSPIEL_SMALL),
+    Comparison("peers.openspiel.nash_conv_uniform", ("mfg_crowd_modelling", "large"),
+               "NashConv of the uniform policy, crowd modelling size 100, horizon 100 "
+               "(OpenSpiel C++ game; OpenSpiel timed once)",
+               _nash_conv_uniform("mfg_crowd_modelling", "large"), TARGET_OPENSPIEL_LARGE,
+               peer_once=True),
+    Comparison("peers.openspiel.fictitious_play_step", ("mfg_crowd_modelling", "large"),
+               "one fictitious-play iteration, crowd modelling size 100, horizon 100 "
+               "(OpenSpiel C++ game; OpenSpiel timed once)",
+               _fictitious_play_step("mfg_crowd_modelling", "large"), TARGET_OPENSPIEL_LARGE,
+               peer_once=True),
+    Comparison("peers.mfglib.exploitability_uniform", ("crowd_motion",),
                "exploitability of the uniform policy, MFGLib crowd_motion (20x20, 5 actions, T=3)",
-               _mfglib_crowd_motion),
+               _mfglib_exploitability_uniform("crowd_motion"), TARGET_MFGLIB),
+    Comparison("peers.mfglib.mirror_descent_step", ("crowd_motion",),
+               "one OnlineMirrorDescent iteration (alpha = 1) from the uniform policy, MFGLib "
+               "crowd_motion", _mfglib_mirror_descent_step("crowd_motion"), TARGET_MFGLIB),
+    Comparison("peers.mfglib.exploitability_uniform", ("beach_bar",),
+               "exploitability of the uniform policy, MFGLib beach_bar (4 states, 3 actions, T=2)",
+               _mfglib_exploitability_uniform("beach_bar"), TARGET_MFGLIB),
+    Comparison("peers.mfglib.mirror_descent_step", ("beach_bar",),
+               "one OnlineMirrorDescent iteration (alpha = 1) from the uniform policy, MFGLib "
+               "beach_bar", _mfglib_mirror_descent_step("beach_bar"), TARGET_MFGLIB),
 ]
 
 
 @dataclasses.dataclass
 class PeerOutcome:
     name: str
-    status: str
+    status: str  # "ok", "skipped", "error"
     peer_times: list[float] = dataclasses.field(default_factory=list)
     mine_times: list[float] = dataclasses.field(default_factory=list)
-    peer_value: float = math.nan
-    mine_value: float = math.nan
+    figure: Figure | None = None
+    target: float | None = None
+    peer_once: bool = False
     note: str = ""
 
     @property
     def ratio(self) -> float:
         return statistics.median(self.peer_times) / statistics.median(self.mine_times)
 
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.ratio >= self.target
+
 
 def run_comparison(comp: Comparison, device: str, repeat: int, max_time: float) -> PeerOutcome:
-    name = f"{comp.name[:-1]}, {device})"
+    name = comp.full_name(device)
     try:
-        peer, mine = comp.prepare(device)
+        sides = comp.prepare(device)
     except PeerMissing as exc:
         return PeerOutcome(name, "skipped", note=str(exc))
-    # Each side gets its own warm-up and repeats, back to back, in this process.
-    peer_times = measure(peer, repeat, max_time)
-    mine_times = measure(mine, repeat, max_time)
-    peer_value = getattr(peer, "value", peer)()
-    mine_value = getattr(mine, "value", mine)()
-    return PeerOutcome(name, "ok", peer_times, mine_times, float(peer_value), float(mine_value))
+    last = {}
+
+    def keep(side, fn):
+        return lambda: last.__setitem__(side, fn())
+
+    # Each side gets its own warm-up and repeats, back to back, in this process; a slow
+    # peer is timed once, cold.
+    if comp.peer_once:
+        peer_times = measure(keep("peer", sides.peer), 1, math.inf, warmup=False)
+    else:
+        peer_times = measure(keep("peer", sides.peer), repeat, max_time)
+    mine_times = measure(keep("mine", sides.mine), repeat, max_time)
+    return PeerOutcome(name, "ok", peer_times, mine_times, sides.figure(last["peer"], last["mine"]),
+                       comp.target, comp.peer_once)
 
 
 # -- command line -----------------------------------------------------------------------
@@ -451,8 +599,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch CPU threads (torch.set_num_threads; default: torch's own)")
     peers = p.add_mutually_exclusive_group()
     peers.add_argument("--peers", dest="peers", action="store_true", default=None,
-                       help="compare with OpenSpiel and MFGLib (the default when they are "
-                            "installed; a missing peer is skipped with a note)")
+                       help="print only the side-by-side table: OpenSpiel and MFGLib against "
+                            "mfcheck, same process, same run, with the ratio, the issue's "
+                            "target and whether both computed the same figure (without "
+                            "either flag, mfcheck's benchmarks run first; a missing peer is "
+                            "skipped with a note)")
     peers.add_argument("--no-peers", dest="peers", action="store_false",
                        help="run mfcheck's own benchmarks only")
     return p
@@ -496,8 +647,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.max_time:g} s each; median reported")
     failed = False
 
-    todo = [c for c in cases() if selected(c.full_name)
-            and (c.device() is None or c.device() in devices)]
+    todo = [] if args.peers else [c for c in cases() if selected(c.full_name)
+                                  and (c.device() is None or c.device() in devices)]
     skipped_mem = [c for c in todo if c.kind == "peakmem_"]
     todo = [c for c in todo if c.kind != "peakmem_"]
     if todo:
@@ -520,39 +671,7 @@ def main(argv: list[str] | None = None) -> int:
               f"fresh process per measurement)")
 
     if args.peers is not False:
-        comps = [c for c in COMPARISONS
-                 if any(selected(f"{c.name[:-1]}, {d})") for d in devices)]
-        if comps:
-            print()
-            print("peers, same process, same run (ratio = peer time / mfcheck time; "
-                  "> 1: mfcheck is faster)")
-            rows, notes = [], []
-            for comp in comps:
-                for device in devices:
-                    if not selected(f"{comp.name[:-1]}, {device})"):
-                        continue
-                    try:
-                        out = run_comparison(comp, device, args.repeat, args.max_time)
-                    except Exception as exc:
-                        out = PeerOutcome(f"{comp.name[:-1]}, {device})", "error",
-                                          note=f"{type(exc).__name__}: {exc}")
-                        failed = True
-                    if out.status != "ok":
-                        notes.append(f"{out.name}: {out.status}: {out.note}")
-                        print(f"  {notes[-1]}", flush=True)
-                        continue
-                    rows.append(_peer_row(out))
-                    print(f"  {out.name}: peer {rows[-1][1]}, mfcheck {rows[-1][2]}, "
-                          f"ratio {rows[-1][3]}", flush=True)
-            if rows:
-                print()
-                for line in _table(rows, ["comparison", "peer", "mfcheck", "ratio",
-                                          "peer value", "mfcheck value", "|diff|"]):
-                    print(line)
-            for note in notes:
-                print(note)
-            for comp in comps:
-                print(f"  {comp.name}: {comp.what}")
+        failed |= _run_peers(selected, devices, args.repeat, args.max_time)
     others = load.fraction()
     if others is not None:
         print()
@@ -570,11 +689,63 @@ def _case_row(out: Outcome) -> list[str]:
             format_seconds(min(out.times)), str(len(out.times))]
 
 
+PEER_HEADER = ["comparison", "peer", "mfcheck", "ratio", "target", "met", "figure",
+               "peer value", "mfcheck value", "|diff|", "tolerance", "agree"]
+
+
+def _run_peers(selected, devices: list[str], repeat: int, max_time: float) -> bool:
+    """Time and compare every selected comparison; print the side-by-side table. True when
+    a comparison raised or its two sides disagree."""
+    todo = [(c, d) for c in COMPARISONS for d in devices if selected(c.full_name(d))]
+    if not todo:
+        return False
+    print()
+    print("peers against mfcheck, same process, same run (ratio = peer time / mfcheck time; "
+          "> 1: mfcheck is faster)")
+    failed = False
+    rows, notes = [], []
+    for comp, device in todo:
+        print(f"  {comp.full_name(device)} ...", file=sys.stderr, flush=True)
+        try:
+            out = run_comparison(comp, device, repeat, max_time)
+        except Exception as exc:
+            out = PeerOutcome(comp.full_name(device), "error",
+                              note=f"{type(exc).__name__}: {exc}")
+        if out.status != "ok":
+            failed |= out.status == "error"
+            notes.append(f"{out.name}: {out.status}: {out.note}")
+            continue
+        rows.append(_peer_row(out))
+        if not out.figure.agree:
+            failed = True
+            notes.append(f"{out.name}: the two sides disagree: {out.figure.what} differs by "
+                         f"{out.figure.diff:.3g}, more than the tolerance "
+                         f"{out.figure.tolerance:.3g} ({out.figure.basis})")
+    print()
+    for line in _table(rows, PEER_HEADER):
+        print(line)
+    print("peer: median (* timed once, cold: the peer takes seconds); target: the issue's "
+          "ratio; agree: |diff| <= tolerance")
+    for note in notes:
+        print(note)
+    for comp, device in todo:
+        print(f"  {comp.full_name(device)}: {comp.what}")
+    return failed
+
+
+def _number(x: float | None) -> str:
+    return "-" if x is None else f"{x:.10g}"
+
+
 def _peer_row(out: PeerOutcome) -> list[str]:
-    diff = abs(out.peer_value - out.mine_value)
-    return [out.name, format_seconds(statistics.median(out.peer_times)),
+    fig = out.figure
+    return [out.name,
+            format_seconds(statistics.median(out.peer_times)) + (" *" if out.peer_once else ""),
             format_seconds(statistics.median(out.mine_times)), f"{out.ratio:.3g}x",
-            f"{out.peer_value:.10g}", f"{out.mine_value:.10g}", f"{diff:.2g}"]
+            "-" if out.target is None else f">= {out.target:g}x",
+            {None: "-", True: "yes", False: "no"}[out.met],
+            fig.what, _number(fig.peer), _number(fig.mine), f"{fig.diff:.2g}",
+            f"{fig.tolerance:.2g}", "yes" if fig.agree else "NO"]
 
 
 if __name__ == "__main__":  # pragma: no cover

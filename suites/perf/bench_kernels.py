@@ -1,19 +1,27 @@
-"""asv benchmarks of mfcheck's exact kernels (the hot paths).
+"""asv benchmarks of mfcheck's exact kernels (the hot paths), on both transition forms.
 
 asv imports this file as ``perf.bench_kernels`` (``benchmark_dir`` is ``suites/perf``);
 installed, it is ``mfcheck.suites.perf.bench_kernels``, and ``mfcheck bench`` runs the
-same classes in-process. So: absolute imports of ``mfcheck`` only, no imports of
-sibling benchmark modules.
+same classes in-process. asv runs the benchmark files of the *current* checkout against
+every commit it installs, so: absolute imports of ``mfcheck`` only (no imports of sibling
+benchmark files, which would come from the installed commit), and what an older commit
+lacks (the stencil form) makes its cases skip (asv's ``NotImplementedError``) instead of
+breaking the import.
 
-Sizes (``crowd_modelling``: S = size, A = 3, H = horizon, dense ``(S, A, S)`` transitions):
+Sizes (``crowd_modelling``: S = size, A = 3, H = horizon):
 
 - ``small``: size 10, horizon 10 (OpenSpiel's default game);
 - ``large``: size 100, horizon 100.
 
+Forms: ``dense`` (the game's own ``(S, A, S)`` transition) and ``stencil`` (the same
+transition as a `mfcheck.transition.Stencil`, `mfcheck.games.stencil_form`: the K = 3
+cells that move + noise reach from each (s, a)). Both are declared independent of time
+and population, so one operator serves every epoch and every policy of a batch.
+
 Every benchmark is parametrised over the devices this machine has (``cpu``, and
 ``cuda`` only when ``torch.cuda.is_available()``); every ``time_`` method waits for the
 device (``synchronize``) before it returns, so asv's clock stops after the GPU's work.
-Setup builds games and policies once per process (cached), so it stays cheap.
+Setup builds games, flows and policies once per process (cached), so it stays cheap.
 """
 
 from __future__ import annotations
@@ -25,11 +33,17 @@ import torch
 
 from mfcheck.devices import synchronize
 from mfcheck.games import crowd_modelling
-from mfcheck.kernels import best_response, distribution, exploitability
+from mfcheck.kernels import best_response, distribution, exploitability, policy_value
 from mfcheck.reference import FictitiousPlay
+
+try:  # the stencil form (absent from commits before the transition operators)
+    from mfcheck.games import stencil_form
+except ImportError:  # pragma: no cover - only on old commits under asv
+    stencil_form = None
 
 #: name -> (size, horizon) of ``crowd_modelling``.
 SIZES = {"small": (10, 10), "large": (100, 100)}
+FORMS = ["dense", "stencil"]
 #: Policies in the batched exploitability benchmark.
 BATCH = 64
 DEVICES = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
@@ -42,10 +56,17 @@ OPENSPIEL_FP10_NASHCONV = 0.9908032626911343
 
 
 @functools.lru_cache(maxsize=None)
-def game(size: str, device: str):
-    """The cached ``crowd_modelling`` game of a named size on ``device``."""
+def game(size: str, device: str, form: str = "dense"):
+    """The cached ``crowd_modelling`` game of a named size and transition form on ``device``."""
     n, horizon = SIZES[size]
-    return crowd_modelling(size=n, horizon=horizon, device=device)
+    dense = crowd_modelling(size=n, horizon=horizon, device=device)
+    if form == "dense":
+        return dense
+    if form != "stencil":
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    if stencil_form is None:
+        raise NotImplementedError("this commit has no stencil transitions")
+    return stencil_form(dense)
 
 
 @functools.lru_cache(maxsize=None)
@@ -65,12 +86,12 @@ def fictitious_play(g, iterations: int) -> torch.Tensor:
 
 
 class _Kernel:
-    params = [list(SIZES), DEVICES]
-    param_names = ["size", "device"]
+    params = [list(SIZES), FORMS, DEVICES]
+    param_names = ["size", "form", "device"]
     timeout = 300
 
-    def setup(self, size, device):
-        self.game = game(size, device)
+    def setup(self, size, form, device):
+        self.game = game(size, device, form)
         self.policy = self.game.uniform_policy()
         synchronize(device)
 
@@ -78,63 +99,70 @@ class _Kernel:
 class Distribution(_Kernel):
     """Forward flow μ^π of the uniform policy."""
 
-    def time_distribution(self, size, device):
+    def time_distribution(self, size, form, device):
         distribution(self.game, self.policy)
         synchronize(device)
 
-    def peakmem_distribution(self, size, device):
+    def peakmem_distribution(self, size, form, device):
         distribution(self.game, self.policy)
 
 
-class BestResponse(_Kernel):
-    """Exact best response to the uniform policy's flow (flow computed in setup)."""
+class _AtFlow(_Kernel):
+    """A kernel against the uniform policy's flow (computed in setup)."""
 
-    def setup(self, size, device):
-        super().setup(size, device)
+    def setup(self, size, form, device):
+        super().setup(size, form, device)
         self.flow = distribution(self.game, self.policy)
         synchronize(device)
 
-    def time_best_response(self, size, device):
+
+class BestResponse(_AtFlow):
+    """Exact best response to the uniform policy's flow."""
+
+    def time_best_response(self, size, form, device):
         best_response(self.game, self.flow)
         synchronize(device)
 
-    def peakmem_best_response(self, size, device):
+    def peakmem_best_response(self, size, form, device):
         best_response(self.game, self.flow)
+
+
+class PolicyValue(_AtFlow):
+    """V^π and Q^π of the uniform policy against its own flow."""
+
+    def time_policy_value(self, size, form, device):
+        policy_value(self.game, self.policy, self.flow)
+        synchronize(device)
+
+    def peakmem_policy_value(self, size, form, device):
+        policy_value(self.game, self.policy, self.flow)
 
 
 class Exploitability(_Kernel):
     """Exploitability (NashConv) of the uniform policy: flow + best response + value."""
 
-    def time_exploitability(self, size, device):
+    def time_exploitability(self, size, form, device):
         exploitability(self.game, self.policy)
         synchronize(device)
 
-    def peakmem_exploitability(self, size, device):
+    def peakmem_exploitability(self, size, form, device):
         exploitability(self.game, self.policy)
 
 
 class BatchedExploitability(_Kernel):
     """Exploitability of 64 random policies in one batched call."""
 
-    def setup(self, size, device):
-        super().setup(size, device)
+    def setup(self, size, form, device):
+        super().setup(size, form, device)
         self.policies = random_policies(size, device)
         synchronize(device)
 
-    def time_exploitability_batch64(self, size, device):
+    def time_exploitability_batch64(self, size, form, device):
         exploitability(self.game, self.policies)
         synchronize(device)
 
-    def peakmem_exploitability_batch64(self, size, device):
+    def peakmem_exploitability_batch64(self, size, form, device):
         exploitability(self.game, self.policies)
-
-
-class FictitiousPlayStep(_Kernel):
-    """One fictitious-play iteration from the uniform policy (what OpenSpiel times)."""
-
-    def time_fictitious_play_step(self, size, device):
-        fictitious_play(self.game, 1)
-        synchronize(device)
 
 
 class Accuracy:
@@ -155,3 +183,31 @@ class Accuracy:
     def track_fictitious_play_10_nashconv_error(self, device):
         policy = fictitious_play(self.game, 10)
         return abs(exploitability(self.game, policy).item() - OPENSPIEL_FP10_NASHCONV)
+
+
+class FormAgreement:
+    """The same kernels on the two forms of one game: the largest absolute difference.
+
+    Over the uniform policy and 4 of the benchmark's random policies: the flows μ
+    (``track_flow_difference``) and the exploitabilities (``track_exploitability_difference``),
+    dense against stencil. Both forms compute the same sums in another order, so the
+    differences are rounding (≲ 1e-13 here); anything larger is a kernel that treats the
+    forms differently.
+    """
+
+    params = [list(SIZES), DEVICES]
+    param_names = ["size", "device"]
+    unit = "absolute error"
+
+    def setup(self, size, device):
+        dense = game(size, device, "dense")
+        self.games = dense, game(size, device, "stencil")
+        self.policies = torch.cat([dense.uniform_policy()[None], random_policies(size, device)[:4]])
+
+    def track_flow_difference(self, size, device):
+        a, b = (distribution(g, self.policies).mu for g in self.games)
+        return float((a - b).abs().max())
+
+    def track_exploitability_difference(self, size, device):
+        a, b = (exploitability(g, self.policies) for g in self.games)
+        return float((a - b).abs().max())
