@@ -275,20 +275,28 @@ def test_runs_are_reproducible_and_replicas_independent_of_batch_size(device):
     assert not torch.equal(a.states, d.states)
 
 
-@pytest.mark.parametrize("horizon, n_agents, threads",
-                         [(None, 600, 1), (3, 600, 1), (None, 70_000, 2)])
-def test_native_kernel_draws_what_torch_draws_bit_for_bit(horizon, n_agents, threads):
-    """The C kernel against the torch reference, with a deviating agent 0, on one thread and
-    (above `PARALLEL_MIN_DRAWS`) on two."""
+@pytest.mark.parametrize("horizon, acting, n_agents, threads",
+                         [(None, "all", 600, 1), (3, "all", 600, 1), (None, "all", 70_000, 2),
+                          (None, "0.5", 600, 1), (None, "0.3", 600, 1),
+                          (None, "0.6", 120_000, 2)])
+def test_native_kernel_draws_what_torch_draws_bit_for_bit(horizon, acting, n_agents, threads):
+    """The C kernel against the torch reference, with a deviating agent 0 (and its control
+    variate), on one thread and (above `PARALLEL_MIN_DRAWS` draws) on two; synchronous
+    rounds (`draw_codes`) and asynchronous ones (`draw_at`: f·N = 180 to 300 draws per
+    replica take the alias tables of both the policy, 15 entries, and the transition, 75)."""
     if native_kernel.load() is None:
         pytest.skip(f"native kernel unavailable: {native_kernel.unavailable_reason()}")
     torch.set_num_threads(threads)
     game = random_game(5, 3, horizon=horizon, discount=0.9, seed=8, coupling=2.0)
     pi = random_policy(game, 4)
-    kw = dict(n_agents=n_agents, rounds=None if horizon else 3, batch=2, seed=5,
-              deviation=game.uniform_policy(), agent_returns=True)
+    deviation = game.uniform_policy()
+    values = policy_value(game, deviation, distribution(game, pi))
+    rounds = None if horizon else 3 if acting == "all" else 10
+    kw = dict(n_agents=n_agents, acting=acting, rounds=rounds, batch=2, seed=5, deviation=deviation, agent_returns=True, deviator_values=values)
     a, b = (simulate(game, pi, backend=backend, **kw) for backend in ("torch", "native"))
-    for field in ("mu", "states", "mean_return", "deviator_return", "agent_returns"):
+    assert (a.deviator_decisions > 0).all()  # agent 0 acted, so its draws were compared too
+    for field in ("mu", "states", "mean_return", "deviator_return", "deviator_decisions",
+                  "agent_returns", "deviator_control"):
         assert torch.equal(getattr(a, field), getattr(b, field)), field
 
 

@@ -75,32 +75,45 @@ def uniform_index(word: Tensor, n: int) -> Tensor:
     return (unit_interval(word) * n).long().clamp_(max=n - 1)
 
 
-def bernoulli_positions(keys: Tensor, start: int, fraction: float, n: int) -> Tensor:
+def bernoulli_positions(keys: Tensor, start: int, fraction: float, n: int,
+                        native: bool = False) -> Tensor:
     """Flat indices (into ``len(keys)``·n, increasing) of the positions i < n that are
     selected, each independently with probability ``fraction``, in O(k) words per replica
     (k ≈ fn) instead of one per position: the gaps between successive selected positions
     are iid Geometric(f) on {1, 2, …}, gap_j = 1 + ⌊ln U_j / ln(1 − f)⌋ with U_j ∈ (0, 1]
     from word ``start + j`` of the replica's stream (j < n: n gaps always pass position
     n − 1, so the words stay in ``[start, start + n)``). Words are drawn in chunks of
-    fn + 6σ + 16; a replica that has not passed n − 1 after a chunk takes the next one."""
+    fn + 6σ + 16; a replica that has not passed n − 1 after a chunk takes the next one.
+    ``native``: the passes around the logarithm by the C kernel (`_native`: CPU keys, the
+    library loaded), bit for bit; the logarithm is torch's either way."""
     B, device = len(keys), keys.device
     if fraction >= 1.0:
         return torch.arange(B * n, device=device)
+    if native:
+        from . import _native
     mean = n * fraction
     chunk = min(n, math.ceil(mean + 6 * math.sqrt(mean * (1 - fraction)) + 16))
     log_q = math.log1p(-fraction)
     last = torch.full((B, 1), -1, dtype=torch.int64, device=device)
     found, used = [], 0
     while used < n:
-        j = torch.arange(used, min(n, used + chunk), device=device)
-        u = 1.0 - unit_interval(words(keys[:, None], start + j))
-        gaps = 1 + torch.floor(torch.log(u) / log_q).clamp_(max=n).to(torch.int64)
-        positions = last + gaps.cumsum(1)
+        count = min(n - used, chunk)
+        if native:
+            positions = _native.gap_positions(
+                _native.gap_uniforms(keys, start, used, count).log_(), log_q, n, last[:, 0])
+        else:
+            j = torch.arange(used, used + count, device=device)
+            u = 1.0 - unit_interval(words(keys[:, None], start + j))
+            gaps = 1 + torch.floor(torch.log(u) / log_q).clamp_(max=n).to(torch.int64)
+            positions = last + gaps.cumsum(1)
+            last = positions[:, -1:]
         found.append(positions)
-        last, used = positions[:, -1:], used + len(j)
+        used += count
         if bool((last >= n - 1).all()):
             break
     positions = torch.cat(found, 1)
+    if native:
+        return _native.compact(positions, n)
     flat = positions + n * torch.arange(B, device=device)[:, None]
     return flat[positions < n]
 
@@ -197,3 +210,26 @@ def draw_codes(keys: Tensor, start: int, high: bool, values: Tensor, sampler: Sa
     codes = values * out_mult + outcome if out_mult else outcome
     flat = (replica * n_codes + codes).reshape(-1)
     return codes, torch.bincount(flat, minlength=B * n_codes).reshape(B, n_codes)
+
+
+def draw_at(keys: Tensor, flat: Tensor, n_agents: int, start: int, high: bool, values: Tensor,
+            sampler: Sampler, replica_rows: int, out_mult: int, n_codes: int
+            ) -> tuple[Tensor, Tensor, Tensor]:
+    """One draw for each of the k agents at the increasing flat indices ``flat`` (into
+    batch·n_agents, e.g. an asynchronous round's acting set), and their per-replica counts.
+
+    Agent i of replica b (f = b·n_agents + i), with value v = ``values[q]`` (``(k,)``), takes
+    the uniform in the ``high`` (else low) half of the word at stream position ``start + i``,
+    draws from row ``b·replica_rows + v`` of the sampler's laws and gets the code
+    ``v·out_mult + o``: what `draw_codes` gives the same agent. Returns the codes ``(k,)``,
+    the replicas ``(k,)`` and the counts of each code in each replica ``(B, n_codes)``.
+    (`mfcheck.nplayer._native.draw_at` computes the same, bit for bit, in one pass.)
+    """
+    B = len(keys)
+    replica = flat // n_agents
+    w = words(keys[replica], start + flat - replica * n_agents)
+    u = high_half(w) if high else low_half(w)
+    outcome = sampler.draw(replica * replica_rows + values, u)
+    codes = values * out_mult + outcome if out_mult else outcome
+    counts = torch.bincount(replica * n_codes + codes, minlength=B * n_codes)
+    return codes, replica, counts.reshape(B, n_codes)

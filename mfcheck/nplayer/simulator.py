@@ -148,16 +148,18 @@ def _policy(game: FiniteMFG, policy, what: str) -> Tensor:
     return policy.reshape(game.epochs * game.n_states, game.n_actions)
 
 
-def acting_agents(keys: Tensor, n: int, schedule: Schedule, n_agents: int) -> Tensor:
+def acting_agents(keys: Tensor, n: int, schedule: Schedule, n_agents: int,
+                  native: bool = False) -> Tensor:
     """Flat indices (into batch·N), in increasing order, of the agents acting in
     asynchronous round n of the replicas with ``keys``: for ``"one"`` a uniform agent per
     replica, for ``"fraction"`` each agent independently with probability f
-    (`sampling.bernoulli_positions`: O(k) work, k ≈ fN, not O(N))."""
+    (`sampling.bernoulli_positions`: O(k) work, k ≈ fN, not O(N); ``native``: its passes
+    by the C kernel, the same indices)."""
     start = (LANES * n + SCHEDULE) * n_agents
     replica = torch.arange(len(keys), device=keys.device)
     if schedule.kind == "one":
         return replica * n_agents + sampling.uniform_index(sampling.words(keys, start), n_agents)
-    return sampling.bernoulli_positions(keys, start, schedule.fraction, n_agents)
+    return sampling.bernoulli_positions(keys, start, schedule.fraction, n_agents, native)
 
 
 class Simulation:
@@ -223,6 +225,7 @@ class Simulation:
         # Asynchronous rounds discount by each agent's own decision count.
         self.decisions = None if schedule.kind == "all" else \
             torch.zeros(batch, n_agents, dtype=torch.int64, device=dev)
+        self.discounts = torch.ones(0, dtype=game.dtype, device=dev)  # `_discount_table`
         self.agent_returns = torch.zeros(batch, n_agents, dtype=game.dtype, device=dev) \
             if agent_returns else None
         # The native kernel's outputs in synchronous rounds (actions, next states): reused.
@@ -338,52 +341,98 @@ class Simulation:
         self.buffers[1], self.x = self.x, x
 
     # -- an asynchronous round (stationary games) ---------------------------------------
+    def _discount_table(self, upto: int) -> Tensor:
+        """γ^d for d = 0 … at least ``upto`` (`game.dtype`): the weight of an agent's d-th
+        decision, looked up rather than raised per decision. Entry d is Python's γ ** d
+        whatever the table's length, so it does not depend on how many rounds are played."""
+        if len(self.discounts) <= upto:
+            size = max(2 * len(self.discounts), upto + 1, 64)
+            gamma = self.game.discount
+            self.discounts = torch.tensor([gamma ** d for d in range(size)],
+                                          dtype=self.game.dtype, device=self.game.device)
+        return self.discounts
+
+    def _deviators(self, flat: Tensor) -> tuple[Tensor, Tensor]:
+        """Where agent 0 acts: its positions in the increasing flat indices ``flat`` and
+        their replicas (a binary search per replica, not a pass over the k agents)."""
+        first = self.replica * self.N
+        if len(flat) == 0:
+            return first[:0], first[:0]
+        at = torch.searchsorted(flat, first).clamp_(max=len(flat) - 1)
+        hit = flat[at] == first
+        return at[hit], self.replica[hit]
+
+    def _native_async(self, sampler: sampling.Sampler) -> bool:
+        return self.backend == "native" and self.game.dtype == torch.float64 and \
+            _native.usable(self.x, sampler)
+
     def asynchronous_round(self) -> None:
-        """Round ``self.round`` of a stationary game, for the agents the schedule picks."""
+        """Round ``self.round`` of a stationary game, for the agents the schedule picks.
+
+        O(k) for k acting agents (plus the game at L̂_N and O(B·S·A) counts): the acting
+        set, then in one pass each (`sampling.draw_at`, or the C kernel's `draw_at`) the
+        acting agents' actions with their counts, then their moves, returns and decisions."""
         game, S, A, N, B, n = self.game, self.S, self.A, self.N, self.B, self.round
         self.round += 1
-        flat = acting_agents(self.keys, n, self.schedule, N)
-        replica, agent = flat // N, flat % N
-        x = self.x.view(-1)[flat]
-        w = sampling.words(self.keys[replica], (LANES * n + DRAW) * N + agent)
-        u = sampling.low_half(w)
-        a = self.policy_draw.draw(x, u)
-        is_deviator = agent == 0
-        if is_deviator.any():  # agent 0 draws by inverse CDF from its own policy
-            a[is_deviator] = self._deviator_action(0, x[is_deviator], u[is_deviator])
-        sa = x * A + a
-        acting_states = self._count(x, S, replica)
+        native = self.backend == "native"  # the C kernel loaded, on the CPU
+        flat = acting_agents(self.keys, n, self.schedule, N, native)
+        start = (LANES * n + DRAW) * N
+        if self._native_async(self.policy_draw):
+            acted = _native.draw_at(self.keys, flat, N, start, False, self.x, self.policy_draw,
+                                    0, A, S * A, gather=True, n_values=S)
+            sa, replica, sa_counts, acting_states = (acted.codes, acted.replica, acted.counts,
+                                                     acted.value_counts)
+        else:
+            x = self.x.view(-1)[flat]
+            sa, replica, sa_counts = sampling.draw_at(self.keys, flat, N, start, False, x,
+                                                      self.policy_draw, 0, A, S * A)
+            acting_states = self._count(x, S, replica)
+        at0, replica0 = self._deviators(flat)
+        x0 = self.x[:, 0]
+        if len(at0):  # agent 0 draws by inverse CDF from its own policy
+            u0 = sampling.low_half(sampling.words(self.keys[replica0], start))
+            sa0 = x0[replica0] * A + self._deviator_action(0, x0[replica0], u0)
+            sa_counts[replica0, sa[at0]] -= 1
+            sa_counts[replica0, sa0] += 1
+            sa[at0] = sa0
         idle = (self.state_counts - acting_states).to(game.dtype)
-        counts = self._count(sa, S * A, replica).to(game.dtype).reshape(B, S, A)
+        counts = sa_counts.to(game.dtype).reshape(B, S, A)
         counts += idle[..., None] * self.policy
         # An idle agent 0 contributes its own policy's law (the deviation, if any).
-        x0 = self.x[:, 0]
-        idle0 = torch.ones(B, dtype=torch.bool, device=x.device)
-        idle0[replica[is_deviator]] = False
+        idle0 = torch.ones(B, dtype=torch.bool, device=x0.device)
+        idle0[replica0] = False
         counts[self.replica, x0] += idle0[:, None] * (self.deviation[x0] - self.policy[x0])
         L = counts / N
-        r = game.reward(0, L).reshape(B, S * A)[replica, sa]
-        decisions = self.decisions.view(-1)[flat]
-        discounts = game.discount ** decisions.to(game.dtype)
-        earned = r * discounts
-        self.decisions.view(-1)[flat] = decisions + 1
+        r = game.reward(0, L).reshape(B, S * A).contiguous()
+        P = game.transition(0, L)
+        move = self._transition_draw(P)
+        discounts = self._discount_table(n)  # an agent has made at most n decisions
+        if self._native_async(move):
+            moved = _native.draw_at(self.keys, flat, N, start, True, sa, move, S * A, 0, S,
+                                    scatter=self.x, earn=(r, discounts, self.decisions))
+            x_new, new_counts, earned = moved.codes, moved.counts, moved.earned
+        else:
+            x_new, _, new_counts = sampling.draw_at(self.keys, flat, N, start, True, sa, move,
+                                                    S * A, 0, S)
+            decisions = self.decisions.view(-1)[flat]
+            earned = r.view(-1)[replica * (S * A) + sa] * discounts[decisions]
+            self.decisions.view(-1)[flat] = decisions + 1
+            self.x.view(-1)[flat] = x_new
+        if len(at0):  # agent 0 moves by inverse CDF
+            sa0 = sa[at0]
+            u0 = sampling.high_half(sampling.words(self.keys[replica0], start))
+            x0_next, row = self._deviator_state(P, replica0, sa0, u0)
+            new_counts[replica0, x_new[at0]] -= 1
+            new_counts[replica0, x0_next] += 1
+            self.x[replica0, 0] = x0_next
+            self._agent0_control(replica0, 0, sa0, discounts[self.deviator_decisions[replica0]],
+                                 row, x0_next)
+            self.deviator_return = self.deviator_return.index_add(0, replica0, earned[at0])
         self.mean_return = self.mean_return.index_add(0, replica, earned / N)
-        self.deviator_return = self.deviator_return.index_add(
-            0, replica[is_deviator], earned[is_deviator])
         self.deviator_decisions = self.decisions[:, 0].clone()
         if self.agent_returns is not None:
             self.agent_returns.view(-1).index_add_(0, flat, earned)
-        P = game.transition(0, L)
-        rows = replica * (S * A) + sa
-        u = sampling.high_half(w)
-        x_new = self._transition_draw(P).draw(rows, u)
-        if is_deviator.any():
-            replica0, sa0 = replica[is_deviator], sa[is_deviator]
-            x0_next, row = self._deviator_state(P, replica0, sa0, u[is_deviator])
-            x_new[is_deviator] = x0_next
-            self._agent0_control(replica0, 0, sa0, discounts[is_deviator], row, x0_next)
-        self.x.view(-1)[flat] = x_new
-        self.state_counts += self._count(x_new, S, replica) - acting_states
+        self.state_counts += new_counts - acting_states
 
 
 def simulate(game: FiniteMFG, policy: Tensor, *, n_agents: int, acting="all",
