@@ -14,7 +14,9 @@ changes its draws as little as possible (`mfcheck.nplayer.exploitability`).
 
 An **asynchronous round** (``"one"``: one agent, uniformly at random, per replica;
 ``"fraction"``: each agent independently with probability f) touches only the acting
-agents: O(k) work per round, plus the game's reward and transition at L̂_N. Idle agents
+agents: O(k) work per round, plus the game's reward and transition at L̂_N (two passes
+over the acting agents, `sampling.draw_at`; on CPU the C kernel of `_native` makes them,
+bit for bit, with the acting set's words and gaps). Idle agents
 keep their state. What L̂_N holds for an idle agent: its current state and the law of the
 action its policy would draw there, π(·|x) (it has not drawn one: it is not acting); an
 acting agent contributes its state and the action it just drew. For k = N this is the
