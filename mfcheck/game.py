@@ -10,6 +10,10 @@ marginal the mean action):
   `mfcheck.transition.Stencil` (the K states reachable from each (s, a) and their
   probabilities) for large grid games.
 
+``epoch_batched=True`` (with ``batched=True``) promises that ``reward(t, L)`` also takes
+``t`` as a tensor of epochs ``arange(horizon)`` with ``L`` of shape ``(..., horizon, S, A)``:
+the kernels then evaluate every epoch's reward of a flow in one call.
+
 A game may declare its transition independent of time and/or of the population
 (``transition_depends_on_time=False``, ``transition_depends_on_population=False``): the
 kernels then build one operator per epoch (or one for all epochs) and apply it to every
@@ -82,6 +86,9 @@ def _where(what: str, idx: tuple[int, ...]) -> str:
 def check_distribution(x: Tensor, *, owner: str, what: str, atol: float,
                        error: type[Exception]) -> None:
     """Raise ``error`` unless every vector along the last axis of ``x`` is a distribution."""
+    # The valid path in two reductions: NaN fails x ≥ −atol, and ±inf fails it or the sum.
+    if bool((x >= -atol).all()) and bool(((x.sum(-1) - 1).abs() <= atol).all()):
+        return
     if not torch.isfinite(x).all():
         idx = _first_index(~torch.isfinite(x))
         raise error(f"{owner}: {_where(what, idx)} = {x[idx].item()!r} is not finite")
@@ -107,12 +114,14 @@ class FiniteMFG:
                  n_actions: int, horizon: int | None = None, discount: float = 1.0,
                  name: str = "game", batched: bool = False, device=None,
                  dtype: torch.dtype = DEFAULT_DTYPE, transition_depends_on_time: bool = True,
-                 transition_depends_on_population: bool = True) -> None:
+                 transition_depends_on_population: bool = True,
+                 epoch_batched: bool = False) -> None:
         self._arguments = dict(mu0=mu0, reward=reward, transition=transition,
                                n_actions=n_actions, horizon=horizon, discount=discount,
                                name=name, batched=batched, device=device, dtype=dtype,
                                transition_depends_on_time=transition_depends_on_time,
-                               transition_depends_on_population=transition_depends_on_population)
+                               transition_depends_on_population=transition_depends_on_population,
+                               epoch_batched=epoch_batched)
         self.name = name
         if device is None and isinstance(mu0, Tensor):
             device = mu0.device
@@ -143,6 +152,10 @@ class FiniteMFG:
         self.horizon = horizon
         self.discount = float(discount)
         self.batched = batched
+        if epoch_batched and (not batched or horizon is None):
+            raise InvalidGameError(f"game {name!r}: epoch_batched=True needs batched=True and a "
+                                   f"finite horizon")
+        self.epoch_batched = epoch_batched
         self._reward = reward
         self._transition = transition
         self.atol = probability_atol(dtype)
@@ -157,6 +170,8 @@ class FiniteMFG:
         self.reward(0, uniform_L)
         self.transition_operator(0, uniform_L)
         self._check_declarations(uniform_L)
+        if epoch_batched:
+            self._check_epoch_batched(uniform_L)
 
     # -- shapes -------------------------------------------------------------------------
     @property
@@ -193,6 +208,17 @@ class FiniteMFG:
         if not torch.isfinite(r).all():
             idx = _first_index(~torch.isfinite(r))
             raise InvalidGameError(f"game {self.name!r}: reward(t={t}){list(idx)} = "
+                                   f"{r[idx].item()!r} is not finite")
+        return r
+
+    def rewards(self, L: Tensor) -> Tensor:
+        """The reward of every epoch of a finite-horizon flow's ``L`` (``(..., horizon, S, A)``),
+        stacked the same way; validated once for all epochs."""
+        r = self._epoch_rewards(L, self.epoch_batched)
+        if not torch.isfinite(r).all():
+            idx = _first_index(~torch.isfinite(r))
+            t, where = idx[-3], list(idx[:-3] + idx[-2:])
+            raise InvalidGameError(f"game {self.name!r}: reward(t={t}){where} = "
                                    f"{r[idx].item()!r} is not finite")
         return r
 
@@ -246,6 +272,24 @@ class FiniteMFG:
                                    f"is not a state (0 to {self.n_states - 1})")
         check_distribution(stencil.probs, owner=owner, what=f"{what}.probs", atol=self.atol,
                            error=InvalidGameError)
+
+    def _epoch_rewards(self, L: Tensor, at_once: bool) -> Tensor:
+        sa = (self.n_states, self.n_actions)
+        if at_once:
+            epochs = torch.arange(self.horizon, device=self.device)
+            return self._evaluate(self._reward, "reward", epochs, L, sa)
+        return torch.stack([self._evaluate(self._reward, "reward", t, L[..., t, :, :], sa)
+                            for t in range(self.horizon)], dim=-3)
+
+    def _check_epoch_batched(self, uniform_L: Tensor) -> None:
+        """The reward of all epochs in one call must be the rewards epoch by epoch."""
+        L = uniform_L.expand(self.horizon, *uniform_L.shape)
+        at_once, one_by_one = self._epoch_rewards(L, True), self._epoch_rewards(L, False)
+        if not torch.allclose(at_once, one_by_one, rtol=1e-12, atol=1e-12, equal_nan=True):
+            gap = float((at_once - one_by_one).abs().max())
+            raise InvalidGameError(f"game {self.name!r}: declared epoch_batched=True, but "
+                                   f"reward(arange(horizon), L) differs from the rewards epoch by "
+                                   f"epoch (by up to {gap:.3g})")
 
     def _check_declarations(self, uniform_L: Tensor) -> None:
         """Catch a false independence declaration where it shows: at the first and last

@@ -104,14 +104,25 @@ class Operator(ABC):
 class DenseOperator(Operator):
     def __init__(self, P: Tensor) -> None:
         self.P = P
-        self.n_states = P.shape[-1]
+        S, A = P.shape[-3:-1]
+        self.n_states, self.n_actions = S, A
         self.batch_shape = P.shape[:-3]
+        # (..., S·A, S): both products are then single (batched) matrix products, which
+        # cost a fraction of einsum's per-call planning on small games.
+        self._flat = P.reshape(*self.batch_shape, S * A, S)
 
     def expect(self, v: Tensor) -> Tensor:
-        return torch.einsum("...sap,...p->...sa", self.P, v)
+        if not self.batch_shape:  # one GEMM for every policy of the batch (GEMV for one)
+            out = self._flat @ v if v.ndim == 1 else v @ self._flat.transpose(-1, -2)
+        else:
+            out = (self._flat @ v.unsqueeze(-1)).squeeze(-1)
+        return out.reshape(*out.shape[:-1], self.n_states, self.n_actions)
 
     def push(self, L: Tensor) -> Tensor:
-        return torch.einsum("...sa,...sap->...p", L, self.P)
+        flat = L.reshape(*L.shape[:-2], -1)
+        if not self.batch_shape:
+            return flat @ self._flat
+        return (flat.unsqueeze(-2) @ self._flat).squeeze(-2)
 
     def chain(self, policy: Tensor) -> Tensor:
         return torch.einsum("...sa,...sap->...sp", policy, self.P)

@@ -56,9 +56,9 @@ class OnlineMirrorDescent:
                 def live(t, q_t):
                     continuation = q_t - game.reward(t, flow.L[t])
                     pi_t = torch.softmax(y[t] + mask[t] * lr * continuation, -1)
-                    return None, (pi_t * q_t).sum(-1)
+                    return (pi_t * q_t).sum(-1)
 
-                _, _, q = backward_induction(game, flow, live)
+                _, q = backward_induction(game, flow, live)
             y = y + lr * q
             policy = torch.softmax(y, -1)
             yield policy

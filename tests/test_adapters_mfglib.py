@@ -160,3 +160,22 @@ def test_importing_mfcheck_and_its_adapters_imports_no_peer():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("example", ["crowd_motion", "beach_bar"])
+def test_declared_static_and_stencil_conversions_change_no_value(example):
+    """MFGLib's crowd_motion and beach_bar have transitions free of t and L: declaring it,
+    and handing the kernels a stencil, changes the cost only."""
+    env = getattr(Environment, example)()
+    plain = from_mfglib(env)
+    fast = from_mfglib(env, stencil=True, transition_depends_on_time=False,
+                       transition_depends_on_population=False)
+    policy = torch.softmax(torch.randn(3, *plain.policy_shape, dtype=plain.dtype,
+                                       generator=torch.Generator().manual_seed(0)), -1)
+    torch.testing.assert_close(mfcheck.exploitability(fast, policy),
+                               mfcheck.exploitability(plain, policy), rtol=0, atol=FLOAT64_ATOL)
+
+
+def test_a_false_static_declaration_of_an_mfglib_env_is_refused():
+    with pytest.raises(InvalidGameError, match="transition_depends_on_population=False"):
+        from_mfglib(Environment.susceptible_infected(), transition_depends_on_population=False)

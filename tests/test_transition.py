@@ -155,3 +155,53 @@ def test_from_dense_keeps_every_reached_state_of_a_batch():
     stencil = Stencil.from_dense(P)
     assert stencil.next_states.shape[-1] == int((P != 0).any(0).sum(-1).max())
     assert torch.equal(stencil.dense(5), P)
+
+
+def test_a_false_epoch_batched_declaration_is_refused():
+    """A reward that treats t as a number (here r·(t + 1), which broadcasts a tensor of epochs
+    against the action axis when A = horizon) is caught at construction."""
+    game = mfcheck.games.random_game(3, 4, horizon=4, seed=0)
+
+    def reward(t, L):
+        return game.reward(0, L) * (torch.as_tensor(t) + 1)
+
+    with pytest.raises(InvalidGameError, match="epoch_batched=True"):
+        game.replace(reward=reward, batched=True, epoch_batched=True)
+
+
+def test_a_non_finite_reward_is_reported_with_its_epoch():
+    base = mfcheck.games.random_game(3, 2, horizon=4, seed=0)
+
+    def reward(t, L):
+        r = base.reward(t, L)
+        return r.index_put((torch.tensor(1), torch.tensor(0)), torch.tensor(float("nan"), dtype=r.dtype)) \
+            if t == 2 and L.sum() < 0.99 else r  # valid at construction (L sums to 1 there)
+
+    game = base.replace(reward=reward)
+    flow = mfcheck.distribution(game, game.uniform_policy())
+    with pytest.raises(InvalidGameError, match=r"reward\(t=2\)\[1, 0\] = nan"):
+        game.rewards(flow.L * 0.5)
+
+
+@FAST
+@given(st.data())
+def test_a_mixture_of_flows_is_the_mixed_policys_flow_without_population_in_the_transition(data):
+    """What `FixedPoint` relies on to skip a forward pass (reference/fixed_point.py)."""
+    from mfcheck.kernels import mix_policies
+    from mfcheck.reference.fixed_point import _mixed_flow
+
+    n_states = data.draw(st.integers(1, 5))
+    game = mfcheck.games.random_game(n_states, data.draw(st.integers(1, 3)),
+                                     horizon=data.draw(st.integers(1, 5)), monotone=True,
+                                     branching=data.draw(st.integers(1, n_states)),
+                                     time_varying=data.draw(st.booleans()),
+                                     seed=data.draw(st.integers(0, 2**31 - 1)))
+    game = game.replace(transition_depends_on_population=False)
+    pi, beta = data.draw(policies(game)), data.draw(policies(game))
+    alpha = data.draw(st.floats(0.01, 0.99))
+    flow, beta_flow = mfcheck.distribution(game, pi), mfcheck.distribution(game, beta)
+    mixed = mix_policies([pi, beta], [flow.mu, beta_flow.mu], [1 - alpha, alpha])
+    expected = mfcheck.distribution(game, mixed)
+    got = _mixed_flow(game, mixed, flow, beta_flow, alpha)
+    assert_same(got.mu, expected.mu)
+    assert_same(got.L, expected.L)

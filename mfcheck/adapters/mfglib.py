@@ -52,6 +52,7 @@ import torch
 from ..devices import DEFAULT_DTYPE, resolve_device
 from ..errors import InvalidGameError, UsageError
 from ..game import FiniteMFG, check_distribution, probability_atol
+from ..transition import Stencil
 from ._peer import require_peer
 
 #: MFGLib's algorithms, by class name (the names `MFGLibPlanner` accepts).
@@ -89,13 +90,20 @@ def _env_name(env) -> str:
     return getattr(env.reward_fn, "game_name", None) or "mfglib env"
 
 
-def from_mfglib(env, *, name: str | None = None, device=None) -> FiniteMFG:
+def from_mfglib(env, *, name: str | None = None, device=None, stencil: bool = False,
+                transition_depends_on_time: bool = True,
+                transition_depends_on_population: bool = True) -> FiniteMFG:
     """The `FiniteMFG` of an MFGLib ``Environment`` (see the module docstring).
 
     The game calls ``env.reward`` and ``env.prob`` on every evaluation (they may depend
     on ``L``), on the CPU where MFGLib's tensors live, and moves the results to
     ``device``. ``name`` defaults to ``mfglib.<example>`` for MFGLib's built-in examples
     and to the game's own name for an environment made by `to_mfglib`.
+
+    MFGLib cannot say whether ``prob`` depends on t or L; a caller who knows may declare
+    it (the `FiniteMFG` keywords, checked at construction), and ``stencil=True`` hands the
+    kernels each (s, a)'s reachable states only (`Stencil.from_dense`): both change the
+    cost, never the values.
     """
     _require_mfglib()
     name = name or _env_name(env)
@@ -127,11 +135,15 @@ def from_mfglib(env, *, name: str | None = None, device=None) -> FiniteMFG:
             return last["p"]
         p = normalised(raw.reshape(n_states, n_states, n_actions).permute(1, 2, 0),
                        f"transition(t={t})")
+        if stencil:
+            p = Stencil.from_dense(p)
         last.update(raw=raw, version=raw._version, p=p)
         return p
 
     return FiniteMFG(normalised(env.mu0.detach().reshape(-1), "mu0"), reward, transition,
-                     n_actions=n_actions, horizon=env.T + 1, name=name, device=device)
+                     n_actions=n_actions, horizon=env.T + 1, name=name, device=device,
+                     transition_depends_on_time=transition_depends_on_time,
+                     transition_depends_on_population=transition_depends_on_population)
 
 
 def reward_bound(game: FiniteMFG) -> float:

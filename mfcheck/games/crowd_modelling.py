@@ -110,4 +110,5 @@ def crowd_modelling(size: int = 10, horizon: int = 10, *, convention: str = "ope
     return FiniteMFG(torch.full((size,), 1.0 / size, dtype=torch.float64), reward, step, n_actions=len(MOVES),
                      horizon=horizon, name=f"crowd_modelling(size={size}, horizon={horizon}, "
                      f"{convention})", batched=True, device=game_device,
-                     transition_depends_on_time=False, transition_depends_on_population=False)
+                     transition_depends_on_time=False, transition_depends_on_population=False,
+                     epoch_batched=True)

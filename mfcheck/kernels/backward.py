@@ -50,41 +50,51 @@ def _policy_state_value(policy: Tensor, q: Tensor, temperature: float) -> Tensor
 
 def _optimal(q: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
     """(policy, value) of the (soft) maximum of ``q`` over the last axis."""
+    return _optimal_policy(q, temperature), _optimal_value(q, temperature)
+
+
+def _optimal_value(q: Tensor, temperature: float) -> Tensor:
+    return temperature * torch.logsumexp(q / temperature, -1) if temperature else q.amax(-1)
+
+
+def _optimal_policy(q: Tensor, temperature: float) -> Tensor:
     if temperature:
-        return torch.softmax(q / temperature, -1), temperature * torch.logsumexp(q / temperature, -1)
-    return _one_hot(q.argmax(-1), q.shape[-1], q.dtype), q.amax(-1)
+        return torch.softmax(q / temperature, -1)
+    return _one_hot(q.argmax(-1), q.shape[-1], q.dtype)
 
 
 def _one_hot(action: Tensor, n_actions: int, dtype: torch.dtype) -> Tensor:
     return torch.nn.functional.one_hot(action, n_actions).to(dtype)
 
 
-def _continuation(game: FiniteMFG, t: int, L: Tensor, v_next: Tensor) -> Tensor:
-    """γ Σ_{s'} P_t(s' | s, a, L_t) v_{t+1}(s')."""
-    return game.discount * game.transition_operator(t, L).expect(v_next)
-
-
-def backward_induction(game: FiniteMFG, flow: Flow, act):
+def backward_induction(game: FiniteMFG, flow: Flow, act, *, sweeps: int | None = None,
+                       keep_q: bool = True) -> tuple[Tensor, Tensor | None]:
     """Finite-horizon backward induction against a fixed population ``flow``.
 
-    ``act(t, q_t) -> (policy_t or None, v_t)`` turns epoch t's action values into the
-    state values; it is how `policy_value`, `best_response` and planners that build
-    their policy during the sweep share one loop. Returns (policy, v, q), stacked over
-    epochs (policy is None when ``act`` returns none).
+    ``act(t, q_t) -> v_t`` turns epoch t's action values into its state values; it is how
+    `policy_value`, `best_response`, `exploitability` and planners that build their policy
+    during the sweep share one loop. The rewards of every epoch are evaluated first (they
+    depend on the flow only), so the loop itself is one product with P_t per epoch.
+
+    ``sweeps=n`` runs n value functions side by side (a leading axis of length n on v and
+    q): one read of P_t serves all of them. Returns (v, q) stacked over epochs (q None
+    unless ``keep_q``).
     """
     L = flow.L
-    v_next = torch.zeros_like(flow.mu[..., 0, :])
-    vs, qs, pis = [], [], []
+    rewards = game.rewards(L)
+    v_next = None
+    vs, qs = [], []
     for t in reversed(range(game.horizon)):
-        q = game.reward(t, L[..., t, :, :])
-        if t + 1 < game.horizon:
-            q = q + _continuation(game, t, L[..., t, :, :], v_next)
-        pi, v_next = act(t, q)
+        q = rewards[..., t, :, :]
+        if v_next is None:
+            q = q if sweeps is None else q.expand(sweeps, *q.shape)
+        else:
+            q = q + game.discount * game.transition_operator(t, L[..., t, :, :]).expect(v_next)
+        v_next = act(t, q)
         vs.append(v_next)
-        qs.append(q)
-        pis.append(pi)
-    policy = torch.stack(pis[::-1], dim=-3) if pis[0] is not None else None
-    return policy, torch.stack(vs[::-1], dim=-2), torch.stack(qs[::-1], dim=-3)
+        if keep_q:
+            qs.append(q)
+    return torch.stack(vs[::-1], dim=-2), torch.stack(qs[::-1], dim=-3) if keep_q else None
 
 
 def policy_value(game: FiniteMFG, policy: Tensor, flow: Flow, temperature: float = 0.0) -> Values:
@@ -92,9 +102,8 @@ def policy_value(game: FiniteMFG, policy: Tensor, flow: Flow, temperature: float
     policy = game.check_policy(policy)
     if game.stationary:
         return _stationary_policy_value(game, policy, flow, temperature)
-    _, v, q = backward_induction(game, flow,
-                        lambda t, q: (None, _policy_state_value(policy[..., t, :, :], q, temperature)))
-    return Values(v, q)
+    return Values(*backward_induction(
+        game, flow, lambda t, q: _policy_state_value(policy[..., t, :, :], q, temperature)))
 
 
 def best_response(game: FiniteMFG, flow: Flow, temperature: float = 0.0) -> BestResponse:
@@ -103,8 +112,20 @@ def best_response(game: FiniteMFG, flow: Flow, temperature: float = 0.0) -> Best
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if game.stationary:
         return _stationary_best_response(game, flow, temperature)
-    pi, v, q = backward_induction(game, flow, lambda t, q: _optimal(q, temperature))
-    return BestResponse(pi, v, q)
+    v, q = backward_induction(game, flow, lambda t, q: _optimal_value(q, temperature))
+    return BestResponse(_optimal_policy(q, temperature), v, q)
+
+
+def best_response_and_policy_values(game: FiniteMFG, policy: Tensor, flow: Flow,
+                                    temperature: float = 0.0) -> tuple[Tensor, Tensor]:
+    """(V^BR, V^π) against ``flow`` in one backward sweep of a finite-horizon game: each
+    epoch reads its rewards and P_t once for both (what `exploitability` needs)."""
+    def act(t, q):
+        return torch.stack((_optimal_value(q[0], temperature),
+                            _policy_state_value(policy[..., t, :, :], q[1], temperature)))
+
+    v, _ = backward_induction(game, flow, act, sweeps=2, keep_q=False)
+    return v[0], v[1]
 
 
 # -- discounted stationary games ----------------------------------------------------------

@@ -46,7 +46,11 @@ def distribution(game: FiniteMFG, policy: Tensor) -> Flow:
     For a stationary game the flow is the stationary distribution reached from μ0
     (see `stationary_distribution`).
     """
-    policy = game.check_policy(policy)
+    return forward(game, game.check_policy(policy))
+
+
+def forward(game: FiniteMFG, policy: Tensor) -> Flow:
+    """`distribution` of a policy already checked (`FiniteMFG.check_policy`)."""
     if game.stationary:
         return stationary_distribution(game, policy)
     batch = policy.shape[:-3]
