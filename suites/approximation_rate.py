@@ -117,8 +117,9 @@ class Level:
     """A budget level of ``distribution-error``: the grid of N, the schedules, independent
     replicas per (N, schedule), epochs (N agent decisions) of burn-in and measured, and
     the number of drawn garnet games (`DrawnGarnets`).
-    Asynchronous schedules stop at ``async_up_to``: an asynchronous decision costs ~1 µs
-    of torch work in the reference against ~10 ns synchronously (docs/nplayer.md)."""
+    Asynchronous schedules stop at ``async_up_to``: an asynchronous decision costs
+    0.1–0.4 µs in the reference's C kernel (~0.4–0.9 µs of torch work without it) against
+    ~10 ns synchronously, the agents' states being cache misses (docs/nplayer.md)."""
 
     sizes: tuple[int, ...]
     schedules: tuple[str, ...]
