@@ -205,3 +205,39 @@ def test_a_mixture_of_flows_is_the_mixed_policys_flow_without_population_in_the_
     got = _mixed_flow(game, mixed, flow, beta_flow, alpha)
     assert_same(got.mu, expected.mu)
     assert_same(got.L, expected.L)
+
+
+@FAST
+@given(st.data())
+def test_the_c_sweeps_agree_with_the_torch_sweeps(data):
+    """On a static transition (either form) the kernels run each sweep as one C call
+    (`mfcheck.kernels._native`); with it turned off, the torch loops give the same values."""
+    from mfcheck.kernels import _native
+
+    if _native.LIBRARY.load() is None:
+        pytest.skip(f"no C sweeps: {_native.LIBRARY.reason()}")
+    n_states = data.draw(st.integers(1, 5))
+    game = mfcheck.games.random_game(n_states, data.draw(st.integers(1, 3)),
+                                     horizon=data.draw(st.integers(1, 5)), monotone=True,
+                                     branching=data.draw(st.integers(1, n_states)),
+                                     seed=data.draw(st.integers(0, 2**31 - 1)))
+    game = data.draw(st.sampled_from([dense_form, stencil_form]))(game).replace(
+        transition_depends_on_time=False, transition_depends_on_population=False)
+    policy = batch_of(data, game, data.draw(st.integers(1, 3)))
+    tau = data.draw(st.sampled_from([0.0, 0.4]))
+
+    def kernels():
+        flow = mfcheck.distribution(game, policy)
+        br = mfcheck.best_response(game, flow, tau)
+        return (flow.mu, flow.L, br.v, br.q, br.policy,
+                mfcheck.policy_value(game, policy, flow, tau).q,
+                mfcheck.exploitability(game, policy, tau))
+
+    assert _native.usable(game, policy)
+    in_c = kernels()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_native, "usable", lambda *args: False)
+        in_torch = kernels()
+    for a, b in zip(in_c, in_torch):
+        assert_same(a, b)
+

@@ -16,6 +16,7 @@ import torch
 from ..errors import MFCheckError
 from ..game import FiniteMFG
 from ..transition import Operator
+from . import _native
 from .flow import Flow
 
 Tensor = torch.Tensor
@@ -97,11 +98,28 @@ def backward_induction(game: FiniteMFG, flow: Flow, act, *, sweeps: int | None =
     return torch.stack(vs[::-1], dim=-2), torch.stack(qs[::-1], dim=-3) if keep_q else None
 
 
+def _native_sweeps(game: FiniteMFG, flow: Flow, modes: tuple[int, ...], temperature: float, *,
+                   policy: Tensor | None = None, keep_q: bool) -> tuple[Tensor, Tensor] | None:
+    """The sweeps in one C call when the game's transition is static (`_native`), else None."""
+    if not _native.usable(game, flow.L, *(() if policy is None else (policy,))):
+        return None
+    op = game.transition_operator(0, flow.L[..., 0, :, :])  # the one static operator
+    return _native.backward(op, game.rewards(flow.L), game.discount, modes, policy=policy,
+                            temperature=temperature, keep_q=keep_q)
+
+
+def _optimal_mode(temperature: float) -> int:
+    return _native.SOFT_MAX if temperature else _native.MAX
+
+
 def policy_value(game: FiniteMFG, policy: Tensor, flow: Flow, temperature: float = 0.0) -> Values:
     """V^π and Q^π of ``policy`` when the population follows ``flow``."""
     policy = game.check_policy(policy)
     if game.stationary:
         return _stationary_policy_value(game, policy, flow, temperature)
+    swept = _native_sweeps(game, flow, (_native.POLICY,), temperature, policy=policy, keep_q=True)
+    if swept is not None:
+        return Values(swept[0][0], swept[1][0])
     return Values(*backward_induction(
         game, flow, lambda t, q: _policy_state_value(policy[..., t, :, :], q, temperature)))
 
@@ -112,7 +130,11 @@ def best_response(game: FiniteMFG, flow: Flow, temperature: float = 0.0) -> Best
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if game.stationary:
         return _stationary_best_response(game, flow, temperature)
-    v, q = backward_induction(game, flow, lambda t, q: _optimal_value(q, temperature))
+    swept = _native_sweeps(game, flow, (_optimal_mode(temperature),), temperature, keep_q=True)
+    if swept is not None:
+        v, q = swept[0][0], swept[1][0]
+    else:
+        v, q = backward_induction(game, flow, lambda t, q: _optimal_value(q, temperature))
     return BestResponse(_optimal_policy(q, temperature), v, q)
 
 
@@ -120,6 +142,11 @@ def best_response_and_policy_values(game: FiniteMFG, policy: Tensor, flow: Flow,
                                     temperature: float = 0.0) -> tuple[Tensor, Tensor]:
     """(V^BR, V^π) against ``flow`` in one backward sweep of a finite-horizon game: each
     epoch reads its rewards and P_t once for both (what `exploitability` needs)."""
+    swept = _native_sweeps(game, flow, (_optimal_mode(temperature), _native.POLICY), temperature,
+                           policy=policy, keep_q=False)
+    if swept is not None:
+        return swept[0][0], swept[0][1]
+
     def act(t, q):
         return torch.stack((_optimal_value(q[0], temperature),
                             _policy_state_value(policy[..., t, :, :], q[1], temperature)))

@@ -9,6 +9,7 @@ import torch
 
 from ..errors import MFCheckError
 from ..game import FiniteMFG
+from . import _native
 
 Tensor = torch.Tensor
 
@@ -53,6 +54,9 @@ def forward(game: FiniteMFG, policy: Tensor) -> Flow:
     """`distribution` of a policy already checked (`FiniteMFG.check_policy`)."""
     if game.stationary:
         return stationary_distribution(game, policy)
+    if _native.usable(game, policy):
+        op = game.transition_operator(0, game.mu0.unsqueeze(-1) * policy[..., 0, :, :])
+        return Flow(*_native.forward(op, game.mu0, policy))
     batch = policy.shape[:-3]
     mu = game.mu0.expand(*batch, -1)
     mus, Ls = [], []
