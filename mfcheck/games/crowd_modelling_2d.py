@@ -357,12 +357,13 @@ def _stencil(par: Parameters, grid: _Grid) -> Stencil:
     n_legal = grid.legal.sum(-1, keepdim=True).to(DEFAULT_DTYPE)
     probs = torch.where(grid.legal, noise / n_legal, 0.0)
     probs[:, NEUTRAL_ACTION] += 1.0 - noise
-    reached = torch.where(grid.legal, grid.target, cells[:, None])
-    # A forbidden cell (never entered) keeps whoever is in it.
+    # The cell each move (of an action, or of the noise) leads to: blocked ones stay; a
+    # forbidden cell (never entered) keeps whoever is in it.
+    step = torch.where(grid.legal, grid.target, cells[:, None])
+    step[grid.forbidden] = cells[grid.forbidden, None]
     probs[grid.forbidden] = 0.0
     probs[grid.forbidden, NEUTRAL_ACTION] = 1.0
-    reached[grid.forbidden] = cells[grid.forbidden, None]
-    bad = (probs < 0) & ~grid.forbidden[:, None]
+    bad = probs < 0
     if bad.any():
         c, k = (int(i) for i in torch.nonzero(bad)[0])
         n = int(n_legal[c])
@@ -371,9 +372,7 @@ def _stencil(par: Parameters, grid: _Grid) -> Stencil:
             f"({c // par.size}, {c % par.size}) probability {float(probs[c, k]):.6g} < 0 "
             f"(OpenSpiel's chance node: noise/n on each of the n = {n} legal moves, "
             f"1 − noise + noise/n on staying)")
-    after_move = torch.where(grid.legal, grid.target, cells[:, None])  # (S, A): the cell z
-    after_move[grid.forbidden] = cells[grid.forbidden, None]
-    return Stencil(reached[after_move], probs[after_move])
+    return Stencil(step[step], probs[step])  # (S, A, K): action a's cell, then noise k
 
 
 def legal_actions(*, device=None, **params) -> Tensor:
