@@ -4,7 +4,8 @@ asv imports this file as ``perf.bench_grid``; installed, it is
 ``mfcheck.suites.perf.bench_grid``, and ``mfcheck bench`` runs the same classes
 in-process. The game is `mfcheck.games.crowd_modelling_2d` (a side × side grid, 5 actions,
 its transition a `mfcheck.transition.Stencil`, independent of time and population); at a
-commit without it every case skips (asv's ``NotImplementedError``).
+commit without it every case skips (asv's ``NotImplementedError``). Setup runs
+`bench_kernels.warm_up` first (a relative import, as in ``bench_planners``).
 
 Sizes: side 16 with horizon 16 (S = 256), and side 128 with horizon 100 (S = 16 384: a
 dense transition would hold S²·A = 1.3·10⁹ values per epoch; the stencil holds S·A·K).
@@ -25,6 +26,8 @@ import torch
 from mfcheck.devices import synchronize
 from mfcheck.kernels import exploitability
 from mfcheck.reference import FictitiousPlay
+
+from .bench_kernels import warm_up
 
 try:
     from mfcheck.games.crowd_modelling_2d import crowd_modelling_2d
@@ -51,6 +54,7 @@ class GridCrowdModelling:
     timeout = 300
 
     def setup(self, side, device):
+        warm_up(device)
         self.game = grid_game(side, device)
         self.policy = self.game.uniform_policy()
         synchronize(device)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from mfcheck.devices import synchronize
 from mfcheck.reference import PLANNERS
 
-from .bench_kernels import DEVICES, SIZES, game
+from .bench_kernels import DEVICES, SIZES, game, warm_up
 
 
 class PlannerIteration:
@@ -32,6 +32,7 @@ class PlannerIteration:
     def setup(self, planner, size, device):
         if planner not in PLANNERS:  # asv: a planner this commit does not have
             raise NotImplementedError(f"no reference planner {planner!r} at this commit")
+        warm_up(device)
         self.planner = PLANNERS[planner]
         self.game = game(size, device)
         synchronize(device)
