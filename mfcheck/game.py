@@ -75,6 +75,12 @@ def _stack(outs: list, batch: torch.Size, shape: tuple[int, ...], owner: str):
     return torch.stack(outs).reshape(*batch, *shape)
 
 
+def _all_finite(x: Tensor) -> bool:
+    """Whether every entry is finite. The sum screens in one reduction (a NaN or an infinity
+    makes it non-finite); only a sum that overflowed needs the entrywise test."""
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+
+
 def _first_index(mask: Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in torch.nonzero(mask)[0]) if mask.ndim else ()
 
@@ -86,8 +92,10 @@ def _where(what: str, idx: tuple[int, ...]) -> str:
 def check_distribution(x: Tensor, *, owner: str, what: str, atol: float,
                        error: type[Exception]) -> None:
     """Raise ``error`` unless every vector along the last axis of ``x`` is a distribution."""
-    # The valid path in two reductions: NaN fails x ≥ −atol, and ±inf fails it or the sum.
-    if bool((x >= -atol).all()) and bool(((x.sum(-1) - 1).abs() <= atol).all()):
+    # The valid path in two reductions and no tensor of x's size: a NaN makes the minimum
+    # NaN (which fails ≥), −inf fails it, +inf fails the row sum.
+    if x.numel() == 0 or (float(x.amin()) >= -atol
+                          and float((x.sum(-1) - 1).abs().amax()) <= atol):
         return
     if not torch.isfinite(x).all():
         idx = _first_index(~torch.isfinite(x))
@@ -205,7 +213,7 @@ class FiniteMFG:
     def reward(self, t: int, L: Tensor) -> Tensor:
         """``r_t(s, a, L)``, shape ``(..., S, A)`` for ``L`` of shape ``(..., S, A)``."""
         r = self._evaluate(self._reward, "reward", t, L, (self.n_states, self.n_actions))
-        if not torch.isfinite(r).all():
+        if not _all_finite(r):
             idx = _first_index(~torch.isfinite(r))
             raise InvalidGameError(f"game {self.name!r}: reward(t={t}){list(idx)} = "
                                    f"{r[idx].item()!r} is not finite")
@@ -215,7 +223,7 @@ class FiniteMFG:
         """The reward of every epoch of a finite-horizon flow's ``L`` (``(..., horizon, S, A)``),
         stacked the same way; validated once for all epochs."""
         r = self._epoch_rewards(L, self.epoch_batched)
-        if not torch.isfinite(r).all():
+        if not _all_finite(r):
             idx = _first_index(~torch.isfinite(r))
             t, where = idx[-3], list(idx[:-3] + idx[-2:])
             raise InvalidGameError(f"game {self.name!r}: reward(t={t}){where} = "

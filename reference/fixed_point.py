@@ -70,5 +70,5 @@ def _mixed_flow(game: FiniteMFG, policy: torch.Tensor, flow: Flow, response_flow
     mixed policy's own flow: one forward pass fewer per iteration."""
     if game.transition_depends_on_population or game.stationary:
         return distribution(game, policy)
-    return Flow((1.0 - alpha) * flow.mu + alpha * response_flow.mu,
-                (1.0 - alpha) * flow.L + alpha * response_flow.L)
+    return Flow(torch.lerp(flow.mu, response_flow.mu, alpha),
+                torch.lerp(flow.L, response_flow.L, alpha))

@@ -468,22 +468,25 @@ def crowd_modelling_2d(*, convention: str = "openspiel", device=None, **params) 
     operator = StencilOperator(stencil, S)
 
     def reward(t, L):
+        # t is an epoch or, epoch-batched, the tensor of every epoch (one per row of L's
+        # epoch axis): `epoch` broadcasts against μ either way.
+        epoch = torch.as_tensor(t, device=device).unsqueeze(-1)
         mu = L.sum(-1)
-        if t == 0 and convention == "openspiel":
-            crowd = torch.full_like(mu, uniform_crowd)
-        else:
-            crowd = -aversion * torch.log(mu + EPSILON)
+        crowd = -aversion * torch.log(mu + EPSILON)
+        if convention == "openspiel":
+            crowd = torch.where(epoch == 0, uniform_crowd, crowd)
         if par.only_distribution_reward:
             return crowd.unsqueeze(-1).expand(*L.shape)
         base = (position + crowd).unsqueeze(-1)                          # (..., S, 1)
         if convention == "openspiel":
             cost = first_cost[t] * mu if congestion else first_cost[t]   # paid on arrival
             return (base - cost.unsqueeze(-1)).expand(*L.shape)
-        if t == H - 1:                                                    # never paid
-            return base.expand(*L.shape)
         if congestion:  # E[μ_{t+1}(s_{t+1}) | s, a], μ_{t+1} the population's next flow
-            return base - move_cost * operator.expect(operator.push(L))
-        return base - move_cost
+            paid = move_cost * operator.expect(operator.push(L))
+        else:
+            paid = move_cost.expand(*L.shape)
+        last = (epoch == H - 1).unsqueeze(-1)  # the last move's cost is never paid
+        return torch.where(last, base.expand(*L.shape), base - paid)
 
     def transition(t, L):
         return stencil
@@ -499,7 +502,7 @@ def crowd_modelling_2d(*, convention: str = "openspiel", device=None, **params) 
     return FiniteMFG(mu0, reward, transition, n_actions=A, horizon=H,
                      name=f"crowd_modelling_2d({described}; {convention})", batched=True,
                      device=device, transition_depends_on_time=False,
-                     transition_depends_on_population=False)
+                     transition_depends_on_population=False, epoch_batched=True)
 
 
 __all__ = ["DEFAULTS", "FOUR_ROOMS", "MAZE", "Parameters", "crowd_modelling_2d", "first_moves",

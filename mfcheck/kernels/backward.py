@@ -65,7 +65,8 @@ def _optimal_policy(q: Tensor, temperature: float) -> Tensor:
 
 
 def _one_hot(action: Tensor, n_actions: int, dtype: torch.dtype) -> Tensor:
-    return torch.nn.functional.one_hot(action, n_actions).to(dtype)
+    out = torch.zeros(*action.shape, n_actions, dtype=dtype, device=action.device)
+    return out.scatter_(-1, action.unsqueeze(-1), 1.0)
 
 
 def backward_induction(game: FiniteMFG, flow: Flow, act, *, sweeps: int | None = None,

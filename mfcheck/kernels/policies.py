@@ -15,10 +15,14 @@ def mix_policies(policies: list[Tensor], mus: list[Tensor], weights: list[float]
     OpenSpiel's ``MergedPolicy`` computes it) and damped fixed-point iteration's step.
     ``mus[i]`` has the policy's shape without the action axis.
     """
-    num = sum(w * mu.unsqueeze(-1) * pi for pi, mu, w in zip(policies, mus, weights))
+    # In place on one policy-sized tensor: on large games every temporary of the policy's
+    # size costs its page faults as well as its pass over memory.
+    num = (weights[0] * mus[0]).unsqueeze(-1) * policies[0]
+    for pi, mu, w in zip(policies[1:], mus[1:], weights[1:]):
+        num.addcmul_((w * mu).unsqueeze(-1), pi)
     den = sum(w * mu for mu, w in zip(mus, weights)).unsqueeze(-1)
-    uniform = torch.full_like(num, 1.0 / num.shape[-1])
-    return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), uniform)
+    num.div_(torch.where(den > 0, den, 1.0))
+    return num.masked_fill_(den == 0, 1.0 / num.shape[-1])
 
 
 #: Two iterates closer than this (sup norm) are the same policy: exact float64 kernels.
