@@ -31,8 +31,8 @@ SOURCE = r"""
 #include <stdint.h>
 #include <string.h>
 
-/* P(s' | s, a): row (s, a) holds K entries; next == NULL means the dense form (K = S). */
-#define NEXT(i, k) (next ? next[(i) * K + (k)] : (k))
+/* P(s' | s, a): row (s, a) holds K entries; next == NULL means the dense form (K = S),
+   whose loops are written apart so that the compiler can vectorise them. */
 
 void mfc_forward(int64_t B, int64_t H, int64_t S, int64_t A, int64_t K,
                  const double *mu0, const double *policy, const int64_t *next,
@@ -53,7 +53,12 @@ void mfc_forward(int64_t B, int64_t H, int64_t S, int64_t A, int64_t K,
                 double w = l[i];
                 if (w == 0.0) continue;  /* adds exact zeros only: probabilities are finite */
                 const double *p = probs + i * K;
-                for (int64_t k = 0; k < K; ++k) out[NEXT(i, k)] += w * p[k];
+                if (next) {
+                    const int64_t *nx = next + i * K;
+                    for (int64_t k = 0; k < K; ++k) out[nx[k]] += w * p[k];
+                } else {
+                    for (int64_t k = 0; k < K; ++k) out[k] += w * p[k];
+                }
             }
         }
     }
@@ -98,7 +103,22 @@ void mfc_backward(int64_t n, int64_t B, int64_t H, int64_t S, int64_t A, int64_t
                     double c = 0.0;
                     if (t + 1 < H) {
                         const double *p = probs + i * K;
-                        for (int64_t k = 0; k < K; ++k) c += p[k] * vn[NEXT(i, k)];
+                        if (next) {
+                            const int64_t *nx = next + i * K;
+                            for (int64_t k = 0; k < K; ++k) c += p[k] * vn[nx[k]];
+                        } else {  /* four partial sums: one chain of dependent adds
+                                     would wait on the adder's latency at every term */
+                            double c1 = 0.0, c2 = 0.0, c3 = 0.0;
+                            int64_t k = 0;
+                            for (; k + 4 <= K; k += 4) {
+                                c += p[k] * vn[k];
+                                c1 += p[k + 1] * vn[k + 1];
+                                c2 += p[k + 2] * vn[k + 2];
+                                c3 += p[k + 3] * vn[k + 3];
+                            }
+                            for (; k < K; ++k) c += p[k] * vn[k];
+                            c += c1 + c2 + c3;
+                        }
                     }
                     q[i] = r[i] + gamma * c;
                 }
