@@ -241,3 +241,19 @@ def test_the_c_sweeps_agree_with_the_torch_sweeps(data):
     for a, b in zip(in_c, in_torch):
         assert_same(a, b)
 
+
+
+@pytest.mark.parametrize("form", [dense_form, stencil_form], ids=["dense", "stencil"])
+def test_both_forms_run_on_every_device(device, form):
+    """On CUDA (no C sweeps there) the torch loops give the CPU's values, in either form,
+    for a batch, with the static operator shared by the batch."""
+    cpu = form(crowd_modelling(size=9, horizon=6))
+    game = form(crowd_modelling(size=9, horizon=6, device=device))
+    policy = torch.softmax(torch.randn(3, *cpu.policy_shape, dtype=cpu.dtype,
+                                       generator=torch.Generator().manual_seed(2)), -1)
+    value = mfcheck.exploitability(game, policy.to(device))
+    assert value.device.type == device.type
+    assert_same(value.cpu(), mfcheck.exploitability(cpu, policy))
+    flow = mfcheck.distribution(game, policy.to(device))
+    assert_same(mfcheck.best_response(game, flow).v.cpu(),
+                mfcheck.best_response(cpu, mfcheck.distribution(cpu, policy)).v)
