@@ -187,7 +187,7 @@ def backward(op, rewards: Tensor, discount: float, modes: tuple[int, ...], *,
              keep_q: bool = False) -> tuple[Tensor, Tensor | None]:
     """Sweeps of the given ``modes`` side by side: (v ``(n, ..., H, S)``, q ``(n, ..., H, S, A)``
     or None). ``rewards`` ``(..., H, S, A)``; ``policy`` (broadcast to it) for `POLICY`."""
-    if policy is not None:
+    if policy is not None and policy.shape != rewards.shape:
         shape = torch.broadcast_shapes(rewards.shape, policy.shape)
         rewards, policy = rewards.expand(shape), policy.expand(shape)
     *batch, H, S, A = rewards.shape
