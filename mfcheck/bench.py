@@ -427,7 +427,11 @@ def _mfglib(env_name: str, device: str):
     except ImportError as exc:  # pragma: no cover - the adapter ships with mfcheck
         raise PeerMissing(f"mfcheck.adapters.mfglib is not importable: {exc}") from None
     env = getattr(mfglib_env.Environment, env_name)()
-    game = from_mfglib(env, device=device)
+    # crowd_motion's and beach_bar's transitions depend on neither t nor L: declared (and
+    # checked at construction), and handed to the kernels as a stencil. Same values
+    # (tests/test_adapters_mfglib.py), the kernels' cost instead of the dense law's.
+    game = from_mfglib(env, device=device, stencil=True, transition_depends_on_time=False,
+                       transition_depends_on_population=False)
     policy = game.uniform_policy()
     return env, to_mfglib_policy(policy, env), game, policy
 
