@@ -10,14 +10,14 @@ __version__ = "0.1.0"
 
 __all__ = ["BestResponse", "DeviceUnavailableError", "FiniteMFG", "Flow", "InvalidGameError",
            "InvalidPolicyError", "Learner", "MFCheckError", "Planner", "Sampler", "Simulator",
-           "SolverError", "TMFLearner", "UsageError", "Values", "__version__", "best_response",
+           "SolverError", "Stencil", "TMFLearner", "UsageError", "Values", "__version__", "best_response",
            "distribution", "exploitability", "policy_value"]
 
 # The torch-backed names load on first use: every pytest run imports mfcheck (the pytest11
 # entry point of mfcheck.pytest_plugin), and must not pay for torch unless it uses mfcheck.
 _LAZY = {"FiniteMFG": ".game", "BestResponse": ".kernels", "Flow": ".kernels",
          "Values": ".kernels", "best_response": ".kernels", "distribution": ".kernels",
-         "exploitability": ".kernels", "policy_value": ".kernels"}
+         "exploitability": ".kernels", "policy_value": ".kernels", "Stencil": ".transition"}
 
 
 def __getattr__(name: str):
