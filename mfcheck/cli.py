@@ -1,4 +1,4 @@
-"""The ``mfcheck`` command: ``list``, ``validate``, ``run``, ``bench`` (docs/cli.md).
+"""The ``mfcheck`` command: ``list``, ``validate``, ``run``, ``sweep``, ``bench`` (docs/cli.md).
 
 Exit codes: 0 every case passed (skips are fine), 1 a case failed or errored (or, with
 ``--strict``, a solver declared an exemption; or the run itself broke, e.g. no worker
@@ -24,15 +24,18 @@ DEFAULT_JOBS = max(1, min(os.cpu_count() or 1, MAX_DEFAULT_JOBS))
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _run_options(command: argparse.ArgumentParser) -> None:
-    """The options ``run`` and ``validate`` share."""
+def _run_options(command: argparse.ArgumentParser, *, one_seed: bool = True) -> None:
+    """The options ``run`` and ``validate`` share (``sweep`` too, less ``--seed`` and
+    ``--strict``: ``one_seed=False``)."""
     command.add_argument("--solver-arg", action="append", default=[], metavar="KEY=VALUE",
                          help="constructor argument for the solver class (repeatable; the "
                               "value is read as a Python literal, else taken as a string)")
     command.add_argument("--device", default="all", choices=["cpu", "cuda", "all"],
                          help="device(s) to run on (default: all, i.e. cpu plus cuda when "
                               "present)")
-    command.add_argument("--seed", type=int, default=0, metavar="N", help="seed (default: 0)")
+    if one_seed:
+        command.add_argument("--seed", type=int, default=0, metavar="N",
+                             help="seed (default: 0)")
     budget = command.add_mutually_exclusive_group()
     budget.add_argument("--quick", dest="budget", action="store_const", const="quick",
                         help="CI budget (default)")
@@ -47,6 +50,15 @@ def _run_options(command: argparse.ArgumentParser) -> None:
                          help="worker processes (default: one per CPU core, at most "
                               f"{MAX_DEFAULT_JOBS}: each gets one core's torch threads; "
                               "0 runs in this process, no timeout)")
+    if not one_seed:
+        return
+    command.add_argument("--executor", default="local", choices=["local", "dask"],
+                         help="where the cases run: local worker processes (default), or a "
+                              "Dask cluster (extra mfcheck[dask]): the scheduler at "
+                              "--scheduler, else a LocalCluster of --jobs workers")
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="the Dask scheduler to use with --executor dask, e.g. "
+                              "tcp://10.0.0.5:8786")
     command.add_argument("--strict", action="store_true",
                          help="count every declared exemption (baseline = True, convergent = "
                               "False, max_size, supports(game), ...) as a failure (exit 1)")
@@ -79,6 +91,23 @@ def _parser() -> argparse.ArgumentParser:
                           "default: each suite's reference solvers)")
     _run_options(run)
 
+    sweep = sub.add_parser(
+        "sweep", help="run suites at many seeds and count each check's failures against its "
+                      "stated false-failure rate")
+    sweep.add_argument("suites", nargs="*", metavar="SUITE",
+                       help="suites to sweep (default: as for run)")
+    sweep.add_argument("--solver", action="append", metavar="SPEC",
+                       help="solver to check (repeatable; default: each suite's reference "
+                            "solvers)")
+    sweep.add_argument("--seeds", required=True, metavar="A:B",
+                       help="the seeds A, A+1, ..., B-1 (e.g. 0:200), or one seed N")
+    sweep.add_argument("--check", action="append", metavar="NAME",
+                       help="only this check of the suites (repeatable; default: all)")
+    sweep.add_argument("--confidence", type=float, default=0.95, metavar="C",
+                       help="confidence of the binomial intervals (default: 0.95)")
+    _run_options(sweep, one_seed=False)
+    sweep.set_defaults(report_dir=Path("mfcheck-sweep"))
+
     # Only for --help: `bench` arguments go untouched to mfcheck.bench.main.
     sub.add_parser("bench", help="run the performance suites now, side by side with peers",
                    add_help=False)
@@ -96,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list_solvers() if args.solvers else _list()
+        if args.command == "sweep":
+            return _sweep(args)
         return _run(args)
     except UsageError as exc:
         print(f"mfcheck: error: {exc}", file=sys.stderr)
@@ -108,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         where = (f"; finished results are in {args.report_dir}"
-                 if args.command in ("run", "validate") else "")
+                 if args.command in ("run", "validate", "sweep") else "")
         print(f"\nmfcheck: interrupted{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
@@ -151,6 +182,13 @@ def _specs(given: list[str], arguments: list[str]) -> list[str]:
     return [with_args(spec, args) for spec in given]
 
 
+def _check_run_options(args: argparse.Namespace) -> None:
+    if args.jobs < 0:
+        raise UsageError(f"--jobs must be 0 or more, got {args.jobs}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
+
+
 def _run(args: argparse.Namespace) -> int:
     from . import runner
     from .card import card, exemptions
@@ -159,10 +197,7 @@ def _run(args: argparse.Namespace) -> int:
     from .progress import Progress, summary_table
     from .report import summary_text
 
-    if args.jobs < 0:
-        raise UsageError(f"--jobs must be 0 or more, got {args.jobs}")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
+    _check_run_options(args)
     devices = parse_device_option(args.device)
     validating = args.command == "validate"
     given = _specs([args.spec] if validating else args.solver or [], args.solver_arg)
@@ -170,7 +205,7 @@ def _run(args: argparse.Namespace) -> int:
     the_plan = runner.plan(suites, given or None, devices)
     results = runner.run(suites, given or None, devices, args.seed, args.budget or "quick",
                          args.report_dir, args.timeout, Progress(), workers=args.jobs,
-                         the_plan=the_plan)
+                         the_plan=the_plan, executor=args.executor, scheduler=args.scheduler)
     names = the_plan.solver_names()
     solver_specs = [s for s in the_plan.solvers if s != HARNESS] if given else []
     if validating:
@@ -194,3 +229,28 @@ def _run(args: argparse.Namespace) -> int:
                   f"(e.g. {own[0].message.strip().splitlines()[0]})", file=sys.stderr)
             return EXIT_USAGE
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """``mfcheck sweep``: the grid of seeds × cases, then the aggregate (mfcheck.sweep)."""
+    from . import runner, sweep
+    from .devices import parse_device_option
+    from .progress import Progress
+
+    _check_run_options(args)
+    seeds = sweep.parse_seeds(args.seeds)
+    devices = parse_device_option(args.device)
+    given = _specs(args.solver or [], args.solver_arg)
+    the_plan = runner.plan(args.suites, given or None, devices)
+    # Where the cases run: whatever executor options `_run_options` gives (--executor,
+    # --scheduler) go to every seed's run as they go to `run`'s.
+    where = {k: getattr(args, k) for k in ("executor", "scheduler") if hasattr(args, k)}
+    result = sweep.run_sweep(args.suites, given or None, devices, seeds,
+                             args.budget or "quick", args.report_dir, args.timeout, Progress(),
+                             checks=args.check, confidence=args.confidence,
+                             the_plan=the_plan, workers=args.jobs, **where)
+    print(sweep.summary_table(result))
+    print(f"{len(result.finished)} seeds × {len(result.info['checks'])} checks; aggregate in "
+          f"{args.report_dir / sweep.JSON_NAME} and {sweep.MARKDOWN_NAME}, each seed's "
+          f"reports in {args.report_dir}/seed-N")
+    return EXIT_OK if result.passed else EXIT_FAILED
