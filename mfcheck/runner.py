@@ -1,36 +1,24 @@
-"""Running cases: plan them, execute each one in a worker process, report as they finish.
+"""Running cases: plan them, hand them to an executor, report as they finish.
 
-Each case runs in a long-lived worker process, so torch is imported once, not once
-per case. A worker that runs past the timeout is killed and replaced, and one that
-dies (segfault, ``os._exit``) is replaced; either way its case becomes an ``error``
-result and the run goes on. ``workers=0`` runs the cases in this process instead
-(the pytest plugin, tests): no isolation, no timeout.
+Where the cases execute (worker processes on this machine, or a Dask cluster) is
+`mfcheck.executors`; whatever the order in which they finish, the reports list them in
+plan order, and a case's seed depends only on the case.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
-import sys
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
 from . import registry, solvers
-from .check import ERROR, HARNESS, Budget, Case, CheckResult, Context, Suite
-from .errors import MFCheckError, UsageError
+from .check import Budget, Case, CheckResult
+from .errors import UsageError
+from .executors import execute, run_case  # noqa: F401  (run_case: used from here)
 from .protocols import role_of, solver_name
 from .report import RunInfo, write_reports
 
 DEFAULT_TIMEOUT_S = {Budget.QUICK: 300.0, Budget.FULL: 3600.0}
-#: How long a fresh worker may take to import torch and mfcheck before the run gives up.
-WORKER_START_TIMEOUT_S = 300.0
 
 
 @dataclass
@@ -88,8 +76,8 @@ def plan(suite_names: list[str], solver_specs: list[str] | None, devices: list[s
 
 def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], seed: int,
         budget: Budget | str, report_dir: Path, timeout_s: float | None = None,
-        progress: Any = None, *, workers: int = 1, the_plan: Plan | None = None
-        ) -> list[CheckResult]:
+        progress: Any = None, *, workers: int = 1, the_plan: Plan | None = None,
+        executor: str = "local", scheduler: str | None = None) -> list[CheckResult]:
     """Run every case of the plan; the reports in ``report_dir`` are current after each case.
 
     ``the_plan``, if given, is ``plan(suites, solver_specs, devices)`` made beforehand.
@@ -97,6 +85,8 @@ def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], s
     ``progress`` receives ``start(cases)``, ``case_started(case)``,
     ``case_finished(case, result)`` and ``close()`` (see `mfcheck.progress.Progress`).
     ``workers`` is the number of worker processes; 0 runs in this process.
+    ``executor`` is where the cases run (`mfcheck.executors`): ``"local"``, or ``"dask"``
+    on a ``LocalCluster`` of ``workers`` processes or on the scheduler at ``scheduler``.
     """
     budget = Budget(budget)
     timeout_s = timeout_s or DEFAULT_TIMEOUT_S[budget]
@@ -116,8 +106,8 @@ def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], s
         raise UsageError(f"cannot write reports to {str(report_dir)!r}: {exc}") from None
     on_start = progress.case_started if progress else (lambda case: None)
     job = (seed, budget.value, report_dir)
-    finished = (_run_in_process(cases, job, on_start) if workers == 0 or not cases
-                else _run_in_workers(cases, job, on_start, workers, timeout_s))
+    finished = execute(cases, job, on_start, executor=executor, workers=workers,
+                       timeout_s=timeout_s, scheduler=scheduler)
     if progress:
         progress.start(cases)
     try:
@@ -132,203 +122,3 @@ def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], s
             progress.close()
     write_reports(report_dir, info, in_order(), complete=True)
     return in_order()
-
-
-def run_case(case: Case, seed: int, budget: Budget | str, report_dir: Path | None
-             ) -> CheckResult:
-    """Run one case here and now; whatever goes wrong becomes an ``error`` result."""
-    import torch
-
-    start = time.perf_counter()
-    try:
-        suite: Suite = registry.get_suite(case.suite)
-        solver = None if case.solver == HARNESS else solvers.load(case.solver)
-        ctx = Context(seed, Budget(budget), torch.device(case.device), report_dir)
-        return suite.run(case, solver, ctx)
-    except SystemExit as exc:  # a solver calling sys.exit() must not end the run
-        return error_result(case, f"sys.exit({exc.code!r}) was called while running the case",
-                            time.perf_counter() - start)
-    except Exception as exc:
-        return error_result(case, f"case could not run: {type(exc).__name__}: {exc}",
-                            time.perf_counter() - start)
-
-
-def error_result(case: Case, message: str, duration_s: float) -> CheckResult:
-    return CheckResult(case.suite, case.check, case.game, case.solver, case.device, ERROR,
-                       None, None, None, duration_s, message)
-
-
-# -- executors: each yields (index of the case, result) as cases finish ------------------
-
-def _run_in_process(cases: list[Case], job: tuple, on_start: Callable[[Case], None]
-                    ) -> Iterator[tuple[int, CheckResult]]:
-    for i, case in enumerate(cases):
-        on_start(case)
-        yield i, run_case(case, *job)
-
-
-class _Worker:
-    """One worker process and the pipe to it; ``busy`` = (index, case, sent_at) or None."""
-
-    def __init__(self, ctx, threads: int) -> None:
-        self.conn, child_conn = ctx.Pipe()
-        # The fork server started earlier: hand over what may have changed since (suites
-        # registered at run time, sys.path, the working directory, the environment).
-        self.process = ctx.Process(target=_worker_main, name="mfcheck-worker",
-                                   args=(child_conn, dict(registry.SUITE_MODULES),
-                                         list(sys.path), os.getcwd(), dict(os.environ),
-                                         threads))
-        self.process.start()
-        child_conn.close()
-        self.started_at = time.monotonic()
-        self.ready = False
-        self.busy: tuple[int, Case, float] | None = None
-
-    def stop(self, *, kill: bool) -> None:
-        if not kill:
-            try:
-                self.conn.send(None)
-                self.process.join(timeout=5)
-            except OSError:
-                pass
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
-        self.conn.close()
-
-
-def _mp_context():
-    """``forkserver`` where there is one, else ``spawn``.
-
-    Both are safe with CUDA: no worker is forked from a process that touched it. The
-    fork server imports torch and mfcheck once, and forks workers from there, so a
-    worker killed after a timeout or a crash is replaced in milliseconds, where a spawned
-    one takes seconds to import torch again. (Windows has only spawn.)
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
-    return ctx
-
-
-def _run_in_workers(cases: list[Case], job: tuple, on_start: Callable[[Case], None],
-                    n_workers: int, timeout_s: float) -> Iterator[tuple[int, CheckResult]]:
-    ctx = _mp_context()
-    pending = deque(enumerate(cases))
-    n_workers = max(1, min(n_workers, len(cases)))
-    # One core's share of torch threads each: workers whose thread pools outnumber the
-    # cores make every small tensor operation wait (milliseconds instead of microseconds).
-    threads = max(1, (os.cpu_count() or 1) // n_workers)
-    workers = [_Worker(ctx, threads) for _ in range(n_workers)]
-    clean_exit = False
-    try:
-        while pending or any(w.busy for w in workers):
-            for w in workers:
-                if w.ready and w.busy is None and pending:
-                    i, case = pending.popleft()
-                    w.conn.send((case, *job))
-                    w.busy = (i, case, time.monotonic())
-                    on_start(case)
-            wait(_handles(workers), timeout=_seconds_to_next_deadline(workers, timeout_s))
-            for w in list(workers):
-                outcome = _poll(w, timeout_s)
-                if outcome is None:
-                    continue
-                if isinstance(outcome, tuple):  # (index, result) of a finished case
-                    yield outcome
-                else:  # the worker hung or died: its case is an error, the worker is replaced
-                    if w.busy:
-                        i, case, sent = w.busy
-                        yield i, error_result(case, outcome, time.monotonic() - sent)
-                    w.stop(kill=True)
-                    workers.remove(w)
-                    if pending:
-                        workers.append(_Worker(ctx, threads))
-        clean_exit = True
-    finally:
-        for w in workers:
-            w.stop(kill=not clean_exit)
-
-
-def _handles(workers: list[_Worker]) -> list:
-    return [w.conn for w in workers] + [w.process.sentinel for w in workers]
-
-
-def _seconds_to_next_deadline(workers: list[_Worker], timeout_s: float) -> float:
-    now = time.monotonic()
-    deadlines = [w.busy[2] + timeout_s if w.busy else w.started_at + WORKER_START_TIMEOUT_S
-                 for w in workers if w.busy or not w.ready]
-    return max(0.0, min(deadlines) - now) if deadlines else WORKER_START_TIMEOUT_S
-
-
-def _poll(w: _Worker, timeout_s: float) -> tuple[int, CheckResult] | str | None:
-    """What happened to ``w``: a finished case, a reason it must be replaced, or nothing."""
-    if w.conn.poll():
-        try:
-            message = w.conn.recv()
-        except (EOFError, OSError):
-            return _death(w)
-        if message == "ready":
-            w.ready = True
-            return None
-        i, _, _ = w.busy
-        w.busy = None
-        return i, message
-    if not w.process.is_alive():
-        return _death(w)
-    if w.busy and time.monotonic() - w.busy[2] > timeout_s:
-        return f"solver did not finish within {timeout_s:g} s"
-    if not w.ready and time.monotonic() - w.started_at > WORKER_START_TIMEOUT_S:
-        raise MFCheckError(f"a worker process did not start within "
-                           f"{WORKER_START_TIMEOUT_S:g} s")
-    return None
-
-
-def _death(w: _Worker) -> str:
-    w.process.join(timeout=5)
-    code = w.process.exitcode
-    if not w.ready:  # nothing of the user's ran yet: the environment itself is broken
-        raise MFCheckError(f"a worker process could not start (exit code {code})")
-    if code is not None and code < 0:
-        try:
-            how = f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            how = f"was killed by signal {-code}"
-    else:
-        how = f"exited with code {code}"
-    return f"worker process {how} while running this case"
-
-
-def _worker_main(conn, suite_modules: dict[str, str], path: list[str], cwd: str,
-                 environ: dict[str, str], threads: int) -> None:
-    """A worker's life: announce itself, then run the cases it is sent until told to stop."""
-    import torch
-
-    torch.set_num_threads(threads)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
-    sys.path[:] = path
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(environ)
-    # If the parent dies without killing us (SIGKILL, OOM), a hung solver must not linger.
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=lambda: (wait([parent.sentinel]), os._exit(1)),
-                         daemon=True).start()
-    registry.SUITE_MODULES.clear()
-    registry.SUITE_MODULES.update(suite_modules)
-    conn.send("ready")
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:  # the parent is gone
-            return
-        if job is None:
-            return
-        result = run_case(*job)
-        try:
-            conn.send(result)
-        except Exception as exc:  # e.g. a measured value that does not pickle
-            conn.send(error_result(job[0], f"result could not be sent back: "
-                                   f"{type(exc).__name__}: {exc}", result.duration_s))

@@ -1,0 +1,136 @@
+"""The Dask executor: a run on a real LocalCluster (loopback, two worker processes) gives
+the local run's report; a worker killed mid-case loses nothing; a scheduler that goes
+away ends the run with the finished results on disk."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from mfcheck import executors, runner  # noqa: E402
+from mfcheck.check import ERROR, PASS  # noqa: E402
+from mfcheck.solvers import with_args  # noqa: E402
+
+try:
+    from . import fake_solvers, fake_suite
+except ImportError:  # tests/ is a plain folder on sys.path, not a package
+    import fake_solvers
+    import fake_suite
+
+S = fake_solvers.spec
+
+
+class Slow(fake_solvers.Good):
+    """The uniform policy after ``seconds``; first it leaves a file in ``marker_dir`` named
+    after the process that runs the case's worker process (the Dask worker)."""
+
+    def __init__(self, marker_dir: str, seconds: float = 3.0) -> None:
+        self.marker_dir, self.seconds = Path(marker_dir), seconds
+
+    def solve(self, game, *, seed):
+        parent = multiprocessing.parent_process()
+        (self.marker_dir / f"{parent.pid}.{os.getpid()}").touch()
+        time.sleep(self.seconds)
+        yield from super().solve(game, seed=seed)
+
+
+@pytest.fixture(autouse=True)
+def _fake_suite(monkeypatch):
+    fake_suite.register(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One LocalCluster for the module: its startup costs seconds."""
+    import dask
+    with dask.config.set(executors.DASK_CONFIG):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, host="127.0.0.1") as c:
+            yield c
+
+
+def report(report_dir: Path) -> dict:
+    """report.json less what may differ between two runs of the same cases: times."""
+    data = json.loads((report_dir / "report.json").read_text())
+    for r in data["results"]:
+        r.pop("duration_s")
+        r["artifacts"] = [Path(a).relative_to(report_dir).as_posix() for a in r["artifacts"]]
+    data.pop("started")
+    return data
+
+
+def two_route_cases(n: int = 2):
+    """A few of two-route's cases on its reference planners (seconds each, not minutes)."""
+    plan = runner.plan(["two-route"], None, ["cpu"])
+    plan.cases = plan.cases[-n:]
+    return plan
+
+
+def run_both(tmp_path, suites, specs, scheduler, plan=None):
+    """The same run with the local executor (one worker) and on the cluster."""
+    local = runner.run(suites, specs, ["cpu"], 3, "quick", tmp_path / "local", workers=1,
+                       the_plan=plan)
+    dask = runner.run(suites, specs, ["cpu"], 3, "quick", tmp_path / "dask", the_plan=plan,
+                      executor="dask", scheduler=scheduler)
+    return local, dask
+
+
+def test_a_dask_run_reports_what_a_local_run_reports(tmp_path, cluster):
+    specs = [S("Good"), S("Biased"), S("Raises"), S("NaN")]
+    local, dask = run_both(tmp_path, ["fake"], specs, cluster.scheduler_address)
+    assert [r.status for r in dask] == [r.status for r in local]
+    assert {r.status for r in local} >= {PASS, "fail", ERROR}
+    assert report(tmp_path / "dask") == report(tmp_path / "local")
+
+
+def test_a_real_suite_gives_equal_measured_values(tmp_path, cluster):
+    plan = two_route_cases()
+    local, dask = run_both(tmp_path, plan.suites, None, cluster.scheduler_address, plan)
+    assert [(r.status, r.measured, r.expected) for r in dask] == \
+           [(r.status, r.measured, r.expected) for r in local]
+    assert report(tmp_path / "dask") == report(tmp_path / "local")
+
+
+def test_the_timeout_holds_on_a_dask_worker(tmp_path, cluster):
+    results = runner.run(["fake"], [S("Hangs"), S("Exits")], ["cpu"], 0, "quick", tmp_path,
+                         timeout_s=2, executor="dask", scheduler=cluster.scheduler_address)
+    by = {r.solver.rsplit(":", 1)[1]: r for r in results if r.check == "uniform"}
+    assert by["Hangs"].message == "solver did not finish within 2 s"
+    assert by["Exits"].status == ERROR and "exited with code 3" in by["Exits"].message
+
+
+def test_a_worker_killed_mid_case_changes_nothing_but_the_time(tmp_path, cluster):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    slow = with_args(f"{__name__}:Slow", {"marker_dir": str(markers)})
+    pids = set(distributed.Client(cluster, set_as_default=False).run(os.getpid).values())
+    killed = []
+
+    def kill_the_first_worker_to_start_a_case():
+        deadline = time.monotonic() + 120
+        while not list(markers.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(next(markers.iterdir()).name.split(".")[0])
+        assert worker in pids  # the case runs under a Dask worker of this cluster
+        os.kill(worker, signal.SIGKILL)
+        killed.append(worker)
+
+    killer = threading.Thread(target=kill_the_first_worker_to_start_a_case)
+    killer.start()
+    dask = runner.run(["fake"], [slow, S("Good")], ["cpu"], 0, "quick", tmp_path / "dask",
+                      executor="dask", scheduler=cluster.scheduler_address)
+    killer.join()
+    assert killed and len(list(markers.iterdir())) >= 2  # killed, then run again
+    local = runner.run(["fake"], [slow, S("Good")], ["cpu"], 0, "quick", tmp_path / "local",
+                       workers=1)
+    assert [r.status for r in dask] == [r.status for r in local]
+    assert report(tmp_path / "dask") == report(tmp_path / "local")
