@@ -50,8 +50,6 @@ def _run_options(command: argparse.ArgumentParser, *, one_seed: bool = True) -> 
                          help="worker processes (default: one per CPU core, at most "
                               f"{MAX_DEFAULT_JOBS}: each gets one core's torch threads; "
                               "0 runs in this process, no timeout)")
-    if not one_seed:
-        return
     command.add_argument("--executor", default="local", choices=["local", "dask"],
                          help="where the cases run: local worker processes (default), or a "
                               "Dask cluster (extra mfcheck[dask]): the scheduler at "
@@ -59,6 +57,8 @@ def _run_options(command: argparse.ArgumentParser, *, one_seed: bool = True) -> 
     command.add_argument("--scheduler", metavar="ADDRESS",
                          help="the Dask scheduler to use with --executor dask, e.g. "
                               "tcp://10.0.0.5:8786")
+    if not one_seed:
+        return
     command.add_argument("--strict", action="store_true",
                          help="count every declared exemption (baseline = True, convergent = "
                               "False, max_size, supports(game), ...) as a failure (exit 1)")
@@ -242,13 +242,11 @@ def _sweep(args: argparse.Namespace) -> int:
     devices = parse_device_option(args.device)
     given = _specs(args.solver or [], args.solver_arg)
     the_plan = runner.plan(args.suites, given or None, devices)
-    # Where the cases run: whatever executor options `_run_options` gives (--executor,
-    # --scheduler) go to every seed's run as they go to `run`'s.
-    where = {k: getattr(args, k) for k in ("executor", "scheduler") if hasattr(args, k)}
     result = sweep.run_sweep(args.suites, given or None, devices, seeds,
                              args.budget or "quick", args.report_dir, args.timeout, Progress(),
                              checks=args.check, confidence=args.confidence,
-                             the_plan=the_plan, workers=args.jobs, **where)
+                             the_plan=the_plan, workers=args.jobs, executor=args.executor,
+                             scheduler=args.scheduler)
     print(sweep.summary_table(result))
     print(f"{len(result.finished)} seeds × {len(result.info['checks'])} checks; aggregate in "
           f"{args.report_dir / sweep.JSON_NAME} and {sweep.MARKDOWN_NAME}, each seed's "

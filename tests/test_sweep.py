@@ -154,8 +154,20 @@ def test_cli_sweep_exit_codes_and_table(tmp_path, capsys):
     assert code == 1 and "above" in capsys.readouterr().out
     for argv, message in ((["--seeds", "3:3"], "--seeds 3:3"),
                           (["--seeds", "0:2", "--check", "nope"], "unknown check 'nope'"),
-                          (["--seeds", "0:2", "--confidence", "1"], "--confidence")):
+                          (["--seeds", "0:2", "--confidence", "1"], "--confidence"),
+                          # the executor options reach the runner
+                          (["--seeds", "0:2", "--executor", "dask"], "needs --jobs 1")):
         code = main(["sweep", fake_sweep.NAME, "--jobs", "0", "--device", "cpu",
                      "--report-dir", str(tmp_path / "u"), *argv])
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("mfcheck: error: ") and message in err, err
+
+
+def test_a_sweep_on_dask_counts_what_a_local_sweep_counts(tmp_path):
+    pytest.importorskip("distributed")
+    checks = ["fifth", "half", "crashes"]
+    local = run(tmp_path / "local", "0:2", checks=checks)
+    dask = run(tmp_path / "dask", "0:2", checks=checks, workers=2, executor="dask")
+    key = lambda res: [(s, r.check, r.game, r.status, r.measured) for s, r in res.results]
+    assert key(dask) == key(local) and len(key(local)) == 2 * 4
+    assert [r.to_dict() for r in dask.rows] == [r.to_dict() for r in local.rows]
