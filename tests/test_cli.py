@@ -133,7 +133,10 @@ def test_python_dash_m_runs_the_cli(monkeypatch, capsys):
 
 
 DRIVER = """\
-import sys
+import signal, sys
+# Ctrl-C as a terminal delivers it, whatever this process inherited: a shell without job
+# control starts background commands with SIGINT ignored, and children inherit that.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {tests!r})
 import fake_suite
 fake_suite.register()

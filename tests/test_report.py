@@ -118,7 +118,7 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch)
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
                     reason="signals reach only the main thread")
 def test_ctrl_c_while_writing_waits_until_all_three_reports_agree(tmp_path, monkeypatch,
-                                                                  info, results):
+                                                                  info, results, request):
     real_to_junit = report.to_junit
 
     def interrupted_to_junit(*args):
@@ -126,6 +126,10 @@ def test_ctrl_c_while_writing_waits_until_all_three_reports_agree(tmp_path, monk
         return real_to_junit(*args)
 
     monkeypatch.setattr(report, "to_junit", interrupted_to_junit)
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, even where this process inherited
+    # SIGINT ignored (a shell without job control starts background commands so).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
     with pytest.raises(KeyboardInterrupt):
         write_reports(tmp_path, info, results)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.json",
