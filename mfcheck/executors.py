@@ -331,16 +331,25 @@ def _import_distributed():
     return distributed
 
 
+def local_cluster(distributed, n_workers: int, cuda: bool):
+    """A LocalCluster on loopback set up as mfcheck's cases need it (`DASK_CONFIG`: workers
+    that may start the case processes, one retry after a worker dies; one thread each; a
+    ``cuda`` resource when cases need it). The runner starts one per run; a sweep one for
+    all its seeds."""
+    import dask
+    with dask.config.set(DASK_CONFIG):
+        return distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            host="127.0.0.1", resources={"cuda": 1} if cuda else None)
+
+
 def _connect(distributed, n_workers: int, scheduler: str | None, cuda: bool):
     """A client of a new LocalCluster on loopback, or of the scheduler at ``scheduler``."""
     import dask
+    if scheduler is None:
+        cluster = local_cluster(distributed, n_workers, cuda)
+        return cluster, distributed.Client(cluster, set_as_default=False)
     with dask.config.set(DASK_CONFIG):
-        if scheduler is None:
-            cluster = distributed.LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, host="127.0.0.1",
-                resources={"cuda": 1} if cuda else None)
-            return cluster, distributed.Client(cluster, set_as_default=False)
         try:
             client = distributed.Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S,
                                         set_as_default=False)

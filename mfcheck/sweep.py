@@ -270,16 +270,12 @@ def _one_cluster(options: dict[str, Any], cases: list[Case]) -> Iterator[dict[st
         yield options  # (bad options: the runner says what is wrong)
         return
     try:
-        import dask
         import distributed
     except ImportError:
         yield options  # the runner says what to install
         return
     cuda = any(c.device.startswith("cuda") for c in cases)
-    with dask.config.set(executors.DASK_CONFIG), distributed.LocalCluster(
-            n_workers=max(1, min(workers, len(cases))), threads_per_worker=1,
-            processes=True, dashboard_address=None, host="127.0.0.1",
-            resources={"cuda": 1} if cuda else None) as cluster:
+    with executors.local_cluster(distributed, max(1, min(workers, len(cases))), cuda) as cluster:
         yield {**options, "scheduler": cluster.scheduler_address}
 
 

@@ -25,7 +25,7 @@ import ctypes
 import torch
 
 from mfcheck.native import CompiledLibrary
-from mfcheck.transition import DenseOperator, StencilOperator
+from mfcheck.transition import DenseOperator, Operator, StencilOperator
 
 SOURCE = r"""
 #include <math.h>
@@ -155,19 +155,21 @@ Tensor = torch.Tensor
 DENSE_MAX_WORK = 100_000
 
 
-def usable(game, *tensors: Tensor) -> bool:
-    """Whether the C sweeps apply to a batch shaped like ``tensors[0]`` (``(..., H, S, A)``):
-    one static operator, float64 CPU tensors, a library, and for the dense form a small
-    enough product (`DENSE_MAX_WORK`)."""
+def static_operator(game, *tensors: Tensor) -> Operator | None:
+    """The game's one operator when the C sweeps apply to a batch shaped like ``tensors[0]``
+    (``(..., H, S, A)``), else None. They apply to a static transition, float64 CPU tensors,
+    with a library, and for the dense form to a small enough product (`DENSE_MAX_WORK`)."""
     if (game.transition_depends_on_population or game.transition_depends_on_time
             or game.device.type != "cpu" or game.dtype != torch.float64
             or any(x.dtype != torch.float64 for x in tensors) or LIBRARY.load() is None):
-        return False
+        return None
+    # Static: any population gives the same, cached operator.
     op = game.transition_operator(0, game.mu0.unsqueeze(-1).expand(-1, game.n_actions))
     if isinstance(op, StencilOperator):
-        return True
+        return op
     batch = tensors[0].numel() // (game.horizon * game.n_states * game.n_actions)
-    return batch == 1 or batch * game.n_states ** 2 * game.n_actions <= DENSE_MAX_WORK
+    return op if batch == 1 or batch * game.n_states ** 2 * game.n_actions <= DENSE_MAX_WORK \
+        else None
 
 
 def _operator_arrays(op) -> tuple[Tensor | None, Tensor, int]:

@@ -102,9 +102,9 @@ def backward_induction(game: FiniteMFG, flow: Flow, act, *, sweeps: int | None =
 def _native_sweeps(game: FiniteMFG, flow: Flow, modes: tuple[int, ...], temperature: float, *,
                    policy: Tensor | None = None, keep_q: bool) -> tuple[Tensor, Tensor] | None:
     """The sweeps in one C call when the game's transition is static (`_native`), else None."""
-    if not _native.usable(game, flow.L, *(() if policy is None else (policy,))):
+    op = _native.static_operator(game, flow.L, *(() if policy is None else (policy,)))
+    if op is None:
         return None
-    op = game.transition_operator(0, flow.L[..., 0, :, :])  # the one static operator
     return _native.backward(op, game.rewards(flow.L), game.discount, modes, policy=policy,
                             temperature=temperature, keep_q=keep_q)
 

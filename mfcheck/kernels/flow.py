@@ -54,8 +54,8 @@ def forward(game: FiniteMFG, policy: Tensor) -> Flow:
     """`distribution` of a policy already checked (`FiniteMFG.check_policy`)."""
     if game.stationary:
         return stationary_distribution(game, policy)
-    if _native.usable(game, policy):
-        op = game.transition_operator(0, game.mu0.unsqueeze(-1) * policy[..., 0, :, :])
+    op = _native.static_operator(game, policy)
+    if op is not None:
         return Flow(*_native.forward(op, game.mu0, policy))
     batch = policy.shape[:-3]
     mu = game.mu0.expand(*batch, -1)
