@@ -159,7 +159,9 @@ def _record(margin: torch.Tensor) -> str:
     return f"won {won}, drew {drawn}, lost {n - won - drawn} of {n} games"
 
 
-@suite.check("beats-random", applies=takes_features)
+# unstated: the sign test's α bounds a false pass (a claim); a correct learner fails with 1 − power,
+# not computed
+@suite.check("beats-random", applies=takes_features, false_failure_rate=None)
 def beats_random(learner, game, ctx: Context) -> Outcome:
     """Trained by self-play, it beats a random army (score (wins + ½ draws)/games above ½) in significantly more replicas than it loses to it (exact sign test over replicas, rate 1e-4)."""
     if (why := missing_reason()):
@@ -185,8 +187,9 @@ def beats_random(learner, game, ctx: Context) -> Outcome:
            "FAIL, not shown to beat a random army"))
 
 
+# unstated: as beats-random (sign tests claiming wins: α is a false-pass rate)
 @suite.check("round-robin",
-             applies=_MEAN_FIELD_FEATURES)
+             applies=_MEAN_FIELD_FEATURES, false_failure_rate=None)
 def round_robin(learner, game, ctx: Context) -> Outcome:
     """A mean-field learner beats IL and AC head to head after equal self-play (Yang et al.)."""
     if (why := missing_reason()):

@@ -250,7 +250,7 @@ def train_and_evaluate(learner, setting: Setting, level: Level, ctx: Context, *,
     return recorder, evaluate(policy, env, level, setting, generator, measured_epochs), steps
 
 
-@suite.check("reaches-optimum", games=_settings(100, 500, 1000))
+@suite.check("reaches-optimum", games=_settings(100, 500, 1000), false_failure_rate=ALPHA)
 def reaches_optimum(learner, setting: Setting, ctx: Context) -> Outcome:
     """At least three quarters of the replicas reach G/G(x*) ≥ 0.95 and beyond uniform random bids' reach (exact binomial test of that quantile across replicas, rate 1e-4)."""
     level = LEVELS[ctx.budget]
@@ -309,7 +309,7 @@ INDEPENDENCE_PLANS = {Budget.QUICK: IndependencePlan(calls=8, replicas=8, train_
                       Budget.FULL: IndependencePlan(calls=16, replicas=16, train_epochs=300)}
 
 
-@suite.check("replica-independence", games=_settings(100))
+@suite.check("replica-independence", games=_settings(100), false_failure_rate=ALPHA)
 def replica_independence(learner, setting: Setting, ctx: Context) -> Outcome:
     """Replicas of one call and calls with different seeds are exchangeable, as independent replicas are: per replica the training curve's mean and the evaluated G/G(x*) (permutation F-test over calls, two-sided, Bonferroni over both, rate 1e-4)."""
     level = LEVELS[ctx.budget]

@@ -263,7 +263,7 @@ def _mcmc_curve(lattice: Lattice, plan: Plan, ctx: Context) -> Curve:
     return Curve("MCMC (checkerboard heat bath)", estimates)
 
 
-@suite.check("order-parameter", games=LATTICES, applies=_BOLTZMANN)
+@suite.check("order-parameter", games=LATTICES, applies=_BOLTZMANN, false_failure_rate=ALPHA)
 def order_parameter(learner, lattice: Lattice, ctx: Context) -> Outcome:
     """Played one agent at a time, the learned policy's ξ(τ) on 20x20 equals MCMC's at T = 2τ/λ (z-tests); random-fraction and synchronous acting reported."""
     plan = PLANS[ctx.budget]
@@ -286,7 +286,7 @@ def order_parameter(learner, lattice: Lattice, ctx: Context) -> Outcome:
                    expected_failure=_baseline_failure(learner), exemption="baseline = True")
 
 
-@suite.check("synchronous-acting", games=LATTICES, applies=_BOLTZMANN)
+@suite.check("synchronous-acting", games=LATTICES, applies=_BOLTZMANN, false_failure_rate=ALPHA)
 def synchronous_acting(learner, lattice: Lattice, ctx: Context) -> Outcome:
     """All agents acting at once: the composite (even sites at t, odd at t+1) has MCMC's ξ(τ) (z-tests); the plain |m| is reported."""
     plan = PLANS[ctx.budget]
@@ -349,7 +349,9 @@ BELLMAN_STEPS = {Budget.QUICK: 4000, Budget.FULL: 20_000}
 BELLMAN_TOLERANCE = 0.02
 
 
-@suite.check("bellman-fixed-point", games=FLIP_GAMES, applies=_BOLTZMANN)
+# unstated: a fixed tolerance (0.02) on a policy the learner learns from seeded, sampled play; no α
+# and no spread over seeds is computed or measured
+@suite.check("bellman-fixed-point", games=FLIP_GAMES, applies=_BOLTZMANN, false_failure_rate=None)
 def bellman_fixed_point(learner, game: FlipGame, ctx: Context) -> Outcome:
     """With a flip cost, λ = 0 and γ = 0.9 the learned policy is softmax(Q*/τ) of the exact soft Bellman fixed point (not the myopic softmax(r/τ))."""
     model = game.model(ctx.device)

@@ -155,16 +155,20 @@ def _verdict(planner, games: list[FiniteMFG], ctx: Context, *, iterations: int,
     return Outcome(passed, gaps[worst], 0.0, tolerance, message)
 
 
+# the check draws no noise of its own: the planner's iterates are a function of (game, seed) and ε
+# is a convergence bound a correct planner meets at every seed
 @suite.check("reaches-equilibrium", games={label: (lambda device, l=label: l) for label in GAMES},
-             applies=CONVERGENT)
+             applies=CONVERGENT, false_failure_rate=0)
 def reaches_equilibrium(planner, label: str, ctx: Context) -> Outcome:
     """The planner's last policy is the game's unique equilibrium: exploitability (τ-regularised for planners that declare τ) ≤ C/k."""
     return _verdict(planner, GAMES[label](ctx), ctx, iterations=ITERATIONS[ctx.budget],
                     tolerance=EXPLOITABILITY_TOLERANCE[ctx.budget], staged=STAGED.get(label))
 
 
+# the check draws no noise of its own: the planner's iterates are a function of (game, seed) and ε
+# is a convergence bound a correct planner meets at every seed (drawn games: for every draw)
 @suite.check("stationary-equilibrium", games={"drawn-stationary-monotone-garnets(γ=0.8)": lambda device: None},
-             applies=CONVERGENT)
+             applies=CONVERGENT, false_failure_rate=0)
 def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
     """On discounted stationary monotone garnets the planner's last policy is the equilibrium (exploitability ≤ C/((1 − γ)k)); planners may decline stationary games."""
     games = drawn_monotone_games(ctx, stationary=True)
@@ -173,8 +177,9 @@ def stationary_equilibrium(planner, _, ctx: Context) -> Outcome:
     return _verdict(planner, games, ctx, iterations=iterations, tolerance=tolerance)
 
 
+# exact values of every iterate, no sampling
 @suite.check("best-response-iterates", games={label: (lambda device, l=label: l) for label in GAMES},
-             applies=NOT_CONVERGENT)
+             applies=NOT_CONVERGENT, false_failure_rate=0)
 def best_response_iterates(planner, label: str, ctx: Context) -> Outcome:
     """A planner that declares convergent = False (pure best-response iteration) yields, at every iteration, a (soft) best response to the previous iterate's population."""
     games = GAMES[label](ctx)
@@ -197,7 +202,7 @@ def best_response_iterates(planner, label: str, ctx: Context) -> Outcome:
 
 
 @suite.check("closed-form-equilibrium", games={label: (lambda device, g=s: g) for label, s in STAGED.items()},
-             needs_solver=False)
+             needs_solver=False, false_failure_rate=0)
 def closed_form_equilibrium(_, staged: StagedRoutes, ctx: Context) -> Outcome:
     """mfcheck's exact exploitability vanishes at the staged-routes closed-form equilibrium (τ = 0 and τ > 0)."""
     game = staged.game(ctx.device)

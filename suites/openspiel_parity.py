@@ -44,14 +44,14 @@ def _after(planner, game, iterations: int) -> torch.Tensor:
     return next(itertools.islice(planner.solve(game, seed=0), iterations - 1, None))
 
 
-@suite.check("uniform-nashconv", games=CROWD, needs_solver=False)
+@suite.check("uniform-nashconv", games=CROWD, needs_solver=False, false_failure_rate=0)
 def uniform_nashconv(_, game, ctx: Context) -> Outcome:
     """mfcheck.exploitability of the uniform policy equals OpenSpiel's NashConv."""
     return _parity(float(exploitability(game, game.uniform_policy())), OPENSPIEL_UNIFORM,
                    "uniform policy")
 
 
-@suite.check("fictitious-play", games=CROWD, needs_solver=False)
+@suite.check("fictitious-play", games=CROWD, needs_solver=False, false_failure_rate=0)
 def fictitious_play(_, game, ctx: Context) -> Outcome:
     """Reference fictitious play after 10 iterations equals OpenSpiel's FictitiousPlay."""
     policy = _after(FictitiousPlay(), game, 10)
@@ -59,7 +59,7 @@ def fictitious_play(_, game, ctx: Context) -> Outcome:
                    "fictitious play, 10 iterations")
 
 
-@suite.check("mirror-descent", games=CROWD, needs_solver=False)
+@suite.check("mirror-descent", games=CROWD, needs_solver=False, false_failure_rate=0)
 def mirror_descent(_, game, ctx: Context) -> Outcome:
     """Reference mirror descent (lr 0.01, OpenSpiel's live updates) after 10 iterations."""
     planner = OnlineMirrorDescent(0.01, live_update_mask=openspiel_live_update_mask(10, 10))
@@ -67,7 +67,7 @@ def mirror_descent(_, game, ctx: Context) -> Outcome:
                    OPENSPIEL_MIRROR_DESCENT_10, "mirror descent (lr 0.01), 10 iterations")
 
 
-@suite.check("live-nashconv", games=CROWD, needs_solver=False)
+@suite.check("live-nashconv", games=CROWD, needs_solver=False, false_failure_rate=0)
 def live_nashconv(_, game, ctx: Context) -> Outcome:
     """On random policies, mfcheck.exploitability equals OpenSpiel's NashConv computed now."""
     try:

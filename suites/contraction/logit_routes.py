@@ -222,7 +222,8 @@ def check_logit_route_map(draws: Draws, ctx: Context,
     return replace(outcome, artifacts=(_plot_route_moduli(mean_action_map, ctx),))
 
 
-@suite.check("logit-route-map", games=family("routes(M<=4)", ROUTE_FAMILY), needs_solver=False)
+@suite.check("logit-route-map", games=family("routes(M<=4)", ROUTE_FAMILY), needs_solver=False,
+             false_failure_rate=0)
 def logit_route_map(_, draws: Draws, ctx: Context) -> Outcome:
     """Γ_τ(m) = softmax(−c(m)/τ) on congestion games within (b_(1)+b_(2))/(4τ), sharp; rate = ρ(DΓ) at the logit split; a 2-cycle below τ = (b1+b2)/4."""
     return check_logit_route_map(draws, ctx)

@@ -198,7 +198,7 @@ def check_boltzmann_mean_action_map(draws: Draws, ctx: Context,
 
 
 @suite.check("boltzmann-mean-action-map", games=family("drawn(A<=3)+ising", B_FAMILY),
-             needs_solver=False)
+             needs_solver=False, false_failure_rate=0)
 def boltzmann_mean_action_map(_, draws: Draws, ctx: Context) -> Outcome:
     """B(ā) = softmax(Q(·, ā)/τ) (Yang et al. Prop. 1) within K/τ in ℓ₁, contracting below τ = K, cycling above."""
     return check_boltzmann_mean_action_map(draws, ctx)

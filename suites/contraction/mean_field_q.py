@@ -214,7 +214,7 @@ def check_mean_field_q_operator(draws: Draws, ctx: Context,
 
 
 @suite.check("mean-field-q-operator", games=family("drawn(S<=2,K<=2,A<=3)", Q_FAMILY),
-             needs_solver=False)
+             needs_solver=False, false_failure_rate=0)
 def mean_field_q_operator(_, draws: Draws, ctx: Context) -> Outcome:
     """H_MF (Yang et al. eq. 13) within γL(range/τ), expanding where theory says, with closed-form fixed points."""
     return check_mean_field_q_operator(draws, ctx)

@@ -207,7 +207,8 @@ def check_tmf_population_recursion(draws: Draws, ctx: Context,
 
 
 @suite.check("tmf-population-recursion", games=family("garnet(S<=3,A<=3)+resource_selection",
-                                                        TMF_FAMILY), needs_solver=False)
+                                                        TMF_FAMILY), needs_solver=False,
+             false_failure_rate=0)
 def tmf_population_recursion(_, draws: Draws, ctx: Context) -> Outcome:
     """T_κ(μ) = (1 − κ)μ + κΦ(μ): per epoch within (1 − κ(1 − δ))^(1/κ) (sharp on two states); logit-to-load policies: Φ = Γ_τ, converging below the threshold."""
     return check_tmf_population_recursion(draws, ctx)

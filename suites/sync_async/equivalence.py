@@ -32,7 +32,10 @@ def _budget(tests) -> str:
             f"≤ {p:.2g}")
 
 
-@suite.check("same-equilibrium", games=EQUILIBRIUM_GAMES, applies=is_tmf_learner)
+# unstated: TOST's α bounds a false *pass*; a correct learner fails with 1 − power, which the
+# message prints at the measured SEs (docs/sync_async.md) but no bound holds for every learner
+@suite.check("same-equilibrium", games=EQUILIBRIUM_GAMES, applies=is_tmf_learner,
+             false_failure_rate=None)
 def same_equilibrium(learner, setting: LearnerGame, ctx: Context) -> Outcome:
     """Trained with k = 1, N/10, N for the same epochs, the learned stationary population is shown within δ = E‖μ̂_N − μ*‖₁ of the logit equilibrium, and the three agree within δ (two one-sided tests: the interval inside the margin, rate 1e-4)."""
     plan, learned, head, failure = _training(learner, setting, ctx)
@@ -115,7 +118,10 @@ def snapshot_exploitability(setting: LearnerGame, n_agents: int, device) -> floa
     return float(exploitability(game, tables, temperature=setting.temperature).mean())
 
 
-@suite.check("same-performance", games=EQUILIBRIUM_GAMES, applies=is_tmf_learner)
+# unstated: as same-equilibrium (TOST: α is a false-pass rate, the false-failure rate is 1 − power
+# at the measured SEs)
+@suite.check("same-performance", games=EQUILIBRIUM_GAMES, applies=is_tmf_learner,
+             false_failure_rate=None)
 def same_performance(learner, setting: LearnerGame, ctx: Context) -> Outcome:
     """Trained with k = 1 and N/10 for the same epochs as k = N, the exploitability at τ of the learned policy at its stationary population is shown equal to k = N's within δ = the exploitability of an N-agent snapshot of the equilibrium (two one-sided tests, rate 1e-4)."""
     plan, learned, head, failure = _training(learner, setting, ctx)

@@ -50,7 +50,9 @@ def heat_bath_table(chains: int, device) -> torch.Tensor:
     return torch.stack([1 - p_up, p_up], -1).expand(chains, ISING_L ** 2, 5, 2)
 
 
-@suite.check("ising-exception", needs_solver=False)
+# unstated: passes only when the gap is shown, so α bounds a false pass; failing is 1 − power
+# (docs/sync_async.md measured |t| ≈ 13 against ≈ 4.0), no bound is computed
+@suite.check("ising-exception", needs_solver=False, false_failure_rate=None)
 def ising_exception(_, __, ctx: Context) -> Outcome:
     """Documented exception, shown: on the Ising stage game (local interaction) the exact Boltzmann policy played one agent at a time and all at once gives different ξ at τ = 1.8 (20x20); passes only when the difference is significantly non-zero (Welch t-test across chains, rate 1e-4)."""
     plan = ISING_PLANS[ctx.budget]

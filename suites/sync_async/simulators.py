@@ -83,7 +83,8 @@ SIMULATOR_PLANS = {Budget.QUICK: SimulatorPlan(1000, 128, (1, 2), 8, 1),
                    Budget.FULL: SimulatorPlan(4000, 512, (1, 2, 4), 32, 2)}
 
 
-@suite.check("idle-agents-keep-state", games=DYNAMICS, applies=is_simulator)
+# an exact bound that must hold in every replica and round
+@suite.check("idle-agents-keep-state", games=DYNAMICS, applies=is_simulator, false_failure_rate=0)
 def idle_agents_keep_state(simulator, dynamics: Dynamics, ctx: Context) -> Outcome:
     """One agent acting per round: μ̂_N·N stays integer and at most one agent changes state per round, ‖Δμ̂_N‖₁ ≤ 2/N (exact)."""
     plan = SIMULATOR_PLANS[ctx.budget]
@@ -110,7 +111,7 @@ def idle_agents_keep_state(simulator, dynamics: Dynamics, ctx: Context) -> Outco
         + ("" if worst <= 2.0 else f": FAIL, {worst / 2:g} agents changed state in one round"))
 
 
-@suite.check("population-recursion", games=DYNAMICS, applies=is_simulator)
+@suite.check("population-recursion", games=DYNAMICS, applies=is_simulator, false_failure_rate=ALPHA)
 def population_recursion(simulator, dynamics: Dynamics, ctx: Context) -> Outcome:
     """The mean over replicas of μ̂_N after 1 and 2 epochs follows the TMF recursion T_κ for k = 1, N/10, N (z-tests per state and time, Bonferroni, rate 1e-4)."""
     plan = SIMULATOR_PLANS[ctx.budget]
