@@ -123,6 +123,9 @@ class CheckDef:
     games: Mapping[str, GameFactory] | None
     needs_solver: bool
     applies: Callable[[Any], bool]
+    #: The probability that one case fails with a correct solver (an upper bound where
+    #: the check is conservative); 0 for a deterministic check; None where not stated.
+    false_failure_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -155,17 +158,25 @@ class Suite:
         self.checks: dict[str, CheckDef] = {}
 
     def check(self, name: str, *, games: Mapping[str, GameFactory] | None = None,
-              needs_solver: bool = True, applies: Callable[[Any], bool] = lambda solver: True):
+              needs_solver: bool = True, applies: Callable[[Any], bool] = lambda solver: True,
+              false_failure_rate: float | None = None):
         """Register ``fn(solver, game, ctx) -> Outcome`` as check ``name`` of this suite.
 
         ``needs_solver=False`` marks a check of mfcheck itself (solver column ``mfcheck``);
         ``applies(solver)`` says whether a solver claims what the check tests (a `Requires`
         says it in words, for "no check applies" and the report card).
+        ``false_failure_rate`` is the probability that one case fails although the solver
+        is correct: 0 for a deterministic check, the check's α for a statistical one (all
+        its tests together). `mfcheck sweep` counts failures over seeds against it.
         """
+        if false_failure_rate is not None and not 0 <= false_failure_rate < 1:
+            raise ValueError(f"check {self.name}::{name}: false_failure_rate must lie in "
+                             f"[0, 1), got {false_failure_rate!r}")
+
         def register(fn: CheckFn) -> CheckFn:
             doc = (fn.__doc__ or "").strip().splitlines()
             self.checks[name] = CheckDef(name, fn, doc[0] if doc else name, games,
-                                         needs_solver, applies)
+                                         needs_solver, applies, false_failure_rate)
             return fn
         return register
 

@@ -1,9 +1,10 @@
 """Where the cases of a run execute: ``local`` worker processes, or a Dask cluster.
 
-An executor takes the cases of a run and yields ``(index of the case, result)`` as cases
-finish, in whatever order they finish; the runner writes every result to the reports
-and the progress display as it comes, and orders the reports by plan index, so the
-executor changes nothing but the time.
+An executor takes a list of `Task` (a case, its seed, the budget, the report directory:
+all a case's result depends on) and yields ``(index of the task, result)`` as tasks
+finish, in whatever order they finish; the runner (or the sweep, whose tasks span many
+seeds) writes every result to the reports and the progress display as it comes, and
+orders the reports by index, so the executor changes nothing but the time.
 
 - ``local`` (the default): long-lived worker processes on this machine, so torch is
   imported once, not once per case. A worker that runs past the timeout is killed and
@@ -17,7 +18,8 @@ executor changes nothing but the time.
   the handling of a crashing solver are the same. A Dask worker that dies mid-case (kill
   -9, out of memory) has its case retried once on another worker by the scheduler
   (``distributed.scheduler.allowed-failures = 1``), then reported as ``error``; a case on a
-  CUDA device goes only to workers that declare the resource ``cuda``.
+  CUDA device goes only to workers that declare the resource ``cuda``. Each case
+  process gets its machine's cores divided by the Dask worker threads on that machine.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import NamedTuple
 
 from . import registry, solvers
 from .check import ERROR, HARNESS, Budget, Case, CheckResult, Context, Suite
@@ -43,25 +46,38 @@ EXECUTORS = ("local", "dask")
 WORKER_START_TIMEOUT_S = 300.0
 
 
-def execute(cases: list[Case], job: tuple, on_start: Callable[[Case], None], *,
+class Task(NamedTuple):
+    """A case and all its result depends on besides the code: what an executor runs."""
+
+    case: Case
+    seed: int
+    budget: str
+    report_dir: Path | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.case.id}@seed={self.seed}"
+
+
+def execute(tasks: list[Task], on_start: Callable[[int], None], *,
             executor: str = "local", workers: int = 1, timeout_s: float,
             scheduler: str | None = None) -> Iterator[tuple[int, CheckResult]]:
-    """Run ``cases`` (each ``run_case(case, *job)``); yield ``(index, result)`` as each ends.
+    """Run ``tasks`` (each ``run_case(*task)``); yield ``(index, result)`` as each ends.
 
-    ``on_start(case)`` is called as a case is handed to a worker (for Dask: as a worker
-    frees, with the next case in plan order, the order in which the scheduler starts them).
+    ``on_start(index)`` is called as a task is handed to a worker (for Dask: as a worker
+    frees, with the next task in list order, the order in which the scheduler starts them).
     """
     if executor == "local":
         if scheduler is not None:
             raise UsageError("--scheduler needs --executor dask")
-        if workers == 0 or not cases:
-            return _run_in_process(cases, job, on_start)
-        return _run_in_workers(cases, job, on_start, workers, timeout_s)
+        if workers == 0 or not tasks:
+            return _run_in_process(tasks, on_start)
+        return _run_in_workers(tasks, on_start, workers, timeout_s)
     if executor == "dask":
         if workers < 1 and scheduler is None:
             raise UsageError(f"--executor dask needs --jobs 1 or more (the LocalCluster's "
                              f"workers), got {workers}")
-        return _run_on_dask(cases, job, on_start, workers, timeout_s, scheduler)
+        return _run_on_dask(tasks, on_start, workers, timeout_s, scheduler)
     raise UsageError(f"unknown executor {executor!r}; known executors: {', '.join(EXECUTORS)}")
 
 
@@ -91,11 +107,11 @@ def error_result(case: Case, message: str, duration_s: float) -> CheckResult:
 
 # -- the local executor: each yields (index of the case, result) as cases finish -------
 
-def _run_in_process(cases: list[Case], job: tuple, on_start: Callable[[Case], None]
+def _run_in_process(tasks: list[Task], on_start: Callable[[int], None]
                     ) -> Iterator[tuple[int, CheckResult]]:
-    for i, case in enumerate(cases):
-        on_start(case)
-        yield i, run_case(case, *job)
+    for i, task in enumerate(tasks):
+        on_start(i)
+        yield i, run_case(*task)
 
 
 class _Worker:
@@ -143,14 +159,14 @@ def _mp_context():
     return ctx
 
 
-def _run_in_workers(cases: list[Case], job: tuple, on_start: Callable[[Case], None],
+def _run_in_workers(tasks: list[Task], on_start: Callable[[int], None],
                     n_workers: int, timeout_s: float, *, threads: int | None = None,
                     pool: list[_Worker] | None = None) -> Iterator[tuple[int, CheckResult]]:
     """``pool``, if given, is a list of live workers to use and to leave alive after a
     clean finish (the Dask executor keeps one per Dask worker thread from case to case)."""
     ctx = _mp_context()
-    pending = deque(enumerate(cases))
-    n_workers = max(1, min(n_workers, len(cases)))
+    pending = deque(enumerate(tasks))
+    n_workers = max(1, min(n_workers, len(tasks)))
     # One core's share of torch threads each: workers whose thread pools outnumber the
     # cores make every small tensor operation wait (milliseconds instead of microseconds).
     threads = threads or max(1, (os.cpu_count() or 1) // n_workers)
@@ -161,10 +177,10 @@ def _run_in_workers(cases: list[Case], job: tuple, on_start: Callable[[Case], No
         while pending or any(w.busy for w in workers):
             for w in workers:
                 if w.ready and w.busy is None and pending:
-                    i, case = pending.popleft()
-                    w.conn.send((case, *job))
-                    w.busy = (i, case, time.monotonic())
-                    on_start(case)
+                    i, task = pending.popleft()
+                    w.conn.send(task)
+                    w.busy = (i, task.case, time.monotonic())
+                    on_start(i)
             wait(_handles(workers), timeout=_seconds_to_next_deadline(workers, timeout_s))
             for w in list(workers):
                 outcome = _poll(w, timeout_s)
@@ -267,7 +283,7 @@ def _worker_main(conn, suite_modules: dict[str, str], path: list[str], cwd: str,
         try:
             conn.send(result)
         except Exception as exc:  # e.g. a measured value that does not pickle
-            conn.send(error_result(job[0], f"result could not be sent back: "
+            conn.send(error_result(job.case, f"result could not be sent back: "
                                    f"{type(exc).__name__}: {exc}", result.duration_s))
 
 
@@ -275,8 +291,6 @@ def _worker_main(conn, suite_modules: dict[str, str], path: list[str], cwd: str,
 
 #: Seconds to wait for a scheduler to answer, and for a first worker to join.
 DASK_CONNECT_TIMEOUT_S = 30.0
-#: How often the client looks whether the scheduler is still there while it waits.
-DASK_POLL_S = 1.0
 #: Dask's settings for a run: workers may start the case processes (a daemonic process may
 #: not have children), and a case whose worker dies is retried once, then an error.
 DASK_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1}
@@ -285,20 +299,22 @@ _case_processes: dict[int, tuple[str, list]] = {}  # Dask worker thread → (run
 _case_processes_lock = threading.Lock()
 
 
-def _dask_case(case: Case, job: tuple, timeout_s: float, suite_modules: dict[str, str],
-               threads: int | None, run_id: str) -> CheckResult:
-    """One case, inside a Dask worker: in this thread's local worker process for the run."""
+def _dask_case(task: Task, timeout_s: float, suite_modules: dict[str, str],
+               shares: dict[str, int], run_id: str) -> CheckResult:
+    """One case, inside a Dask worker: in this thread's local worker process for the run,
+    with ``shares[this worker's address]`` torch threads (`_thread_shares`)."""
+    from distributed import get_worker
+
     registry.SUITE_MODULES.update(suite_modules)
-    if threads is None:  # a cluster of its own: each Dask worker thread gets its share
-        from distributed import get_worker
-        threads = max(1, (os.cpu_count() or 1) // get_worker().state.nthreads)
+    worker = get_worker()
+    threads = shares.get(worker.address) or max(1, (os.cpu_count() or 1) // worker.state.nthreads)
     with _case_processes_lock:
         old_run, pool = _case_processes.get(threading.get_ident(), (run_id, []))
         if old_run != run_id:  # a new run: fresh processes import the solvers afresh
             _stop_pool(pool)
             pool = []
         _case_processes[threading.get_ident()] = (run_id, pool)
-    ((_, result),) = list(_run_in_workers([case], job, lambda c: None, 1, timeout_s,
+    ((_, result),) = list(_run_in_workers([task], lambda i: None, 1, timeout_s,
                                           threads=threads, pool=pool))
     return result
 
@@ -375,31 +391,42 @@ def _check_workers(client, cases: list[Case]) -> None:
                              "'cuda' (start GPU workers with --resources cuda=1)")
 
 
-def _run_on_dask(cases: list[Case], job: tuple, on_start: Callable[[Case], None],
+def _thread_shares(client) -> dict[str, int]:
+    """Torch threads for each Dask worker's case processes: its machine's cores divided by
+    the Dask worker threads on that machine (as the local executor divides this one's),
+    so that several workers on one machine do not oversubscribe it."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    per_host = Counter()
+    for w in workers.values():
+        per_host[w["host"]] += w["nthreads"]
+    cores = client.run(os.cpu_count)
+    return {address: max(1, (cores.get(address) or 1) // per_host[w["host"]])
+            for address, w in workers.items()}
+
+
+def _run_on_dask(tasks: list[Task], on_start: Callable[[int], None],
                  n_workers: int, timeout_s: float, scheduler: str | None
                  ) -> Iterator[tuple[int, CheckResult]]:
     distributed = _import_distributed()
-    if not cases:
+    if not tasks:
         return
+    cases = [t.case for t in tasks]
     cuda = any(c.device.startswith("cuda") for c in cases)
-    cluster, client = _connect(distributed, max(1, min(n_workers, len(cases))), scheduler, cuda)
+    cluster, client = _connect(distributed, max(1, min(n_workers, len(tasks))), scheduler, cuda)
     run_id = uuid.uuid4().hex
     try:
         _check_workers(client, cases)
-        # Locally, each worker gets the local executor's share of the cores; elsewhere,
-        # each Dask worker takes its own machine's share.
-        threads = (max(1, (os.cpu_count() or 1) // max(1, min(n_workers, len(cases))))
-                   if cluster is not None else None)
+        shares = _thread_shares(client)
         suite_modules = dict(registry.SUITE_MODULES)
         index = {}
-        for i, case in enumerate(cases):
+        for i, task in enumerate(tasks):
             future = client.submit(
-                _dask_case, case, job, timeout_s, suite_modules, threads, run_id,
+                _dask_case, task, timeout_s, suite_modules, shares, run_id,
                 key=f"mfcheck-{run_id}-{i}", retries=1,
-                resources={"cuda": 1} if case.device.startswith("cuda") else None)
+                resources={"cuda": 1} if task.case.device.startswith("cuda") else None)
             index[future] = i
-        started = deque(cases)
-        for _ in range(len(client.scheduler_info(n_workers=-1)["workers"]) or 1):
+        started = deque(range(len(tasks)))
+        for _ in range(sum(n for n in client.nthreads().values()) or 1):
             if started:
                 on_start(started.popleft())
         for future in distributed.as_completed(index, loop=client.loop):

@@ -276,7 +276,7 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
         f"| seed | {info.seed} |",
         f"| budget | {info.budget} |",
         f"| suites | {', '.join(info.suites)} |",
-        f"| solvers | {_cell(', '.join(_solver_cell(s, info) for s in info.solvers) or 'reference solvers')} |",
+        f"| solvers | {markdown_cell(', '.join(_solver_cell(s, info) for s in info.solvers) or 'reference solvers')} |",
         f"| started | {info.started} |",
         f"| run | {state} |", "",
         f"**{summary_text(results) if results else counts_text(c)}**", "",
@@ -286,7 +286,7 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
         lines += ["## Failures and errors", ""]
         for r in sorted(bad, key=lambda r: _STATUS_ORDER[r.status]):
             lines += [f"- **{r.status.upper()}** `{r.suite}::{case_name(r)}`: "
-                      f"{_cell(r.message)}{_artifact_links(r, report_dir)}"]
+                      f"{markdown_cell(r.message)}{_artifact_links(r, report_dir)}"]
         lines.append("")
     for suite in _suites_in_order(info, results):
         rows = sorted((r for r in results if r.suite == suite),
@@ -300,11 +300,11 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
                   "| --- | --- | --- | --- | --- | --- | --- | --- | ---: | --- |"]
         for r in rows:
             lines.append(
-                f"| {r.status.upper()} | {r.check} | {_cell(r.game)} "
-                f"| {_cell(solver_label(r.solver, info.solver_names))} | {r.device} "
-                f"| {_cell(format_value(r.measured))} | {_cell(format_value(r.expected))} "
-                f"| {_cell(format_value(r.tolerance))} | {r.duration_s:.2f}s "
-                f"| {_cell(r.message)}{_artifact_links(r, report_dir)} |")
+                f"| {r.status.upper()} | {r.check} | {markdown_cell(r.game)} "
+                f"| {markdown_cell(solver_label(r.solver, info.solver_names))} | {r.device} "
+                f"| {markdown_cell(format_value(r.measured))} | {markdown_cell(format_value(r.expected))} "
+                f"| {markdown_cell(format_value(r.tolerance))} | {r.duration_s:.2f}s "
+                f"| {markdown_cell(r.message)}{_artifact_links(r, report_dir)} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -314,7 +314,7 @@ def _solver_cell(spec: str, info: RunInfo) -> str:
     return f"{name} (`{spec}`)" if name else f"`{spec}`"
 
 
-def _cell(s: Any) -> str:
+def markdown_cell(s: Any) -> str:
     """Text that stays inside one Markdown table cell."""
     return str(s).replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace(
         "\n", "<br>")

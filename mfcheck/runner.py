@@ -14,7 +14,7 @@ from typing import Any
 from . import registry, solvers
 from .check import Budget, Case, CheckResult
 from .errors import UsageError
-from .executors import execute, run_case  # noqa: F401  (run_case: used from here)
+from .executors import Task, execute, run_case  # noqa: F401  (run_case: used from here)
 from .protocols import role_of, solver_name
 from .report import RunInfo, write_reports
 
@@ -89,36 +89,63 @@ def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], s
     on a ``LocalCluster`` of ``workers`` processes or on the scheduler at ``scheduler``.
     """
     budget = Budget(budget)
-    timeout_s = timeout_s or DEFAULT_TIMEOUT_S[budget]
     report_dir = Path(report_dir)
     the_plan = the_plan or plan(suites, solver_specs, devices)
     cases = the_plan.cases
-    info = RunInfo(seed, budget.value, devices, the_plan.suites, the_plan.solvers,
-                   planned=len(cases), solver_names=the_plan.solver_names())
-    results: dict[int, CheckResult] = {}
+    reports = Reports(report_dir, run_info(the_plan, devices, seed, budget))
+    tasks = [Task(case, seed, budget.value, report_dir) for case in cases]
 
-    def in_order() -> list[CheckResult]:
-        return [results[i] for i in sorted(results)]
+    def on_start(i: int) -> None:
+        if progress:
+            progress.case_started(cases[i])
 
-    try:  # the header is on disk even if the first case crashes
-        write_reports(report_dir, info, [])
-    except OSError as exc:
-        raise UsageError(f"cannot write reports to {str(report_dir)!r}: {exc}") from None
-    on_start = progress.case_started if progress else (lambda case: None)
-    job = (seed, budget.value, report_dir)
-    finished = execute(cases, job, on_start, executor=executor, workers=workers,
-                       timeout_s=timeout_s, scheduler=scheduler)
+    finished = execute(tasks, on_start, executor=executor, workers=workers,
+                       timeout_s=timeout_s or DEFAULT_TIMEOUT_S[budget], scheduler=scheduler)
     if progress:
         progress.start(cases)
     try:
         for i, result in finished:
-            results[i] = result
-            write_reports(report_dir, info, in_order())
+            reports.add(i, result)
             if progress:
                 progress.case_finished(cases[i], result)
     finally:
         finished.close()  # stops the workers, also on Ctrl-C
         if progress:
             progress.close()
-    write_reports(report_dir, info, in_order(), complete=True)
-    return in_order()
+    reports.finish()
+    return reports.in_order()
+
+
+def run_info(the_plan: Plan, devices: list[str], seed: int, budget: Budget) -> RunInfo:
+    """The header of the reports of a run of ``the_plan`` at ``seed``."""
+    return RunInfo(seed, budget.value, devices, the_plan.suites, the_plan.solvers,
+                   planned=len(the_plan.cases), solver_names=the_plan.solver_names())
+
+
+class Reports:
+    """The report files of one run, current after every result: the results so far, in
+    plan order whatever the order they came in. The header is on disk from the start, so
+    a run whose first case crashes still says what it was."""
+
+    def __init__(self, report_dir: Path, info: RunInfo) -> None:
+        self.report_dir, self.info = report_dir, info
+        self.results: dict[int, CheckResult] = {}
+        try:
+            write_reports(report_dir, info, [])
+        except OSError as exc:
+            raise UsageError(f"cannot write reports to {str(report_dir)!r}: {exc}") from None
+
+    def in_order(self) -> list[CheckResult]:
+        return [self.results[i] for i in sorted(self.results)]
+
+    @property
+    def complete(self) -> bool:
+        return len(self.results) == self.info.planned
+
+    def add(self, i: int, result: CheckResult) -> None:
+        """Record the result of the plan's ``i``-th case."""
+        self.results[i] = result
+        write_reports(self.report_dir, self.info, self.in_order())
+
+    def finish(self) -> None:
+        write_reports(self.report_dir, self.info, self.in_order(), complete=True)

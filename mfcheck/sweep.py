@@ -1,17 +1,18 @@
 """Seed sweeps: seeds × suites × solvers, and per check the failures over seeds against the
 check's stated false-failure rate (docs/cli.md, "mfcheck sweep").
 
-A sweep case is one case of a run (`mfcheck.check.Case`) at one seed; its result depends on
-the case and the seed only, never on where or in which order it ran. The sweep hands the
-runner one seed at a time (`mfcheck.runner.run`, with whatever executor options the caller
-passes through), so each seed's usual reports land in ``<report dir>/seed-<n>/``; the
-aggregate, ``sweep.json`` and ``sweep.md``, lands beside them and is rewritten after every
-seed, so an interrupted sweep leaves the seeds it finished counted.
+A sweep case is one case of a run (`mfcheck.check.Case`) at one seed, an
+`mfcheck.executors.Task`; its result depends on the case and the seed only, never on where
+or in which order it ran. The whole grid is one stream of tasks through one executor (its
+worker processes, or one Dask cluster, serve every seed), seed by seed in order; each
+seed's usual reports land in ``<report dir>/seed-<n>/``, and the aggregate, ``sweep.json``
+and ``sweep.md``, beside them, rewritten as each seed completes, so an interrupted sweep
+leaves the seeds it finished counted.
 
 The aggregate has one row per (suite, check, solver): ``runs`` = the cases that gave a
 verdict (pass or fail; one per seed, game and device), ``failures`` = those that failed,
 errors, skips and expected failures counted apart. Each case of a check is one test at the
-check's stated false-failure rate α (`stated_rate`), so a correct solver fails
+check's stated false-failure rate α (`stated_rate`: ``Suite.check(..., false_failure_rate=)``), so a correct solver fails
 Binomial(runs, α) of them. The row gives the observed rate with its exact (Clopper–Pearson)
 interval at ``confidence`` and a verdict: ``above`` when the interval lies above α (more
 false alarms than stated: a calibration problem, or a bug), ``below`` when it lies below
@@ -25,24 +26,22 @@ import dataclasses
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import executors, registry, runner
-from .check import ERROR, FAIL, FALSE_FAILURE_RATE, PASS, SKIP, XFAIL, Budget, Case, CheckResult
+from .check import ERROR, FAIL, PASS, SKIP, XFAIL, Budget, CheckResult
 from .errors import UsageError
-from .report import _cell, atomic_write, solver_label
+from .report import atomic_write, markdown_cell, solver_label
 from .stats import clopper_pearson
 
 JSON_NAME, MARKDOWN_NAME = "sweep.json", "sweep.md"
 CONSISTENT, ABOVE, BELOW, NO_RUNS = "consistent", "above", "below", "no runs"
-#: Where a check's rate comes from when its function declares none.
-DEFAULT_SOURCE = "project default (mfcheck.check.FALSE_FAILURE_RATE)"
-#: The attribute by which a check function states its own false-failure rate.
-RATE_ATTRIBUTE = "false_failure_rate"
+#: The verdict of a check that states no false-failure rate: its failures are counted,
+#: but there is nothing to compare them with.
+UNSTATED = "no stated rate"
 
 
 def parse_seeds(text: str) -> range:
@@ -57,18 +56,6 @@ def parse_seeds(text: str) -> range:
     if a < 0 or b <= a:
         raise UsageError(f"--seeds {text}: need 0 <= A < B (A:B is the seeds A to B-1)")
     return range(a, b)
-
-
-@dataclass(frozen=True)
-class SweepCase:
-    """One case at one seed: the unit of a sweep."""
-
-    seed: int
-    case: Case
-
-    @property
-    def id(self) -> str:
-        return f"{self.case.id}@seed={self.seed}"
 
 
 def select_checks(the_plan: runner.Plan, checks: Iterable[str] | None) -> runner.Plan:
@@ -87,24 +74,19 @@ def select_checks(the_plan: runner.Plan, checks: Iterable[str] | None) -> runner
     return dataclasses.replace(the_plan, cases=cases)
 
 
-def expand(the_plan: runner.Plan, seeds: Iterable[int]) -> list[SweepCase]:
-    """The grid, seed by seed: every case of the plan at every seed."""
-    return [SweepCase(seed, case) for seed in seeds for case in the_plan.cases]
+def expand(the_plan: runner.Plan, seeds: Iterable[int], budget: Budget | str,
+           report_dir: Path) -> list[executors.Task]:
+    """The grid, seed by seed: every case of the plan at every seed (reports of seed n in
+    ``report_dir/seed-n``)."""
+    budget = Budget(budget).value
+    return [executors.Task(case, seed, budget, Path(report_dir) / f"seed-{seed}")
+            for seed in seeds for case in the_plan.cases]
 
 
-def stated_rate(suite: str, check: str) -> tuple[float, str]:
-    """The false-failure rate a check states per case, and where it comes from: the check
-    function's ``false_failure_rate`` attribute, else the project default (1e-4; for a
-    deterministic check, whose correct rate is 0, an upper bound)."""
-    fn = registry.get_suite(suite).checks[check].fn
-    declared = getattr(fn, RATE_ATTRIBUTE, None)
-    if declared is None:
-        return FALSE_FAILURE_RATE, DEFAULT_SOURCE
-    alpha = float(declared)
-    if not 0 <= alpha < 1:
-        raise UsageError(f"check {suite}::{check} states false_failure_rate = {declared!r}; "
-                         f"a rate must lie in [0, 1)")
-    return alpha, f"declared by {suite}::{check}"
+def stated_rate(suite: str, check: str) -> float | None:
+    """The false-failure rate a check states per case (``Suite.check(...,
+    false_failure_rate=)``: 0 for a deterministic check), or None where it states none."""
+    return registry.get_suite(suite).checks[check].false_failure_rate
 
 
 @dataclass
@@ -119,8 +101,8 @@ class Row:
     errors: int
     skipped: int
     expected_failures: int
-    alpha: float
-    alpha_source: str
+    #: The check's stated false-failure rate per case; None where it states none.
+    alpha: float | None
     rate: float | None
     interval: tuple[float, float] | None
     confidence: float
@@ -133,14 +115,15 @@ class Row:
         return dataclasses.asdict(self)
 
 
-def verdict(failures: int, runs: int, alpha: float, confidence: float = 0.95
+def verdict(failures: int, runs: int, alpha: float | None, confidence: float = 0.95
             ) -> tuple[float | None, tuple[float, float] | None, str]:
     """(observed rate, its Clopper–Pearson interval, verdict) for ``failures`` of ``runs``
-    against the stated rate ``alpha``."""
+    against the stated rate ``alpha`` (None: `UNSTATED`, nothing to compare with)."""
     if runs == 0:
         return None, None, NO_RUNS
     lo, hi = clopper_pearson(failures, runs, confidence)
-    v = ABOVE if alpha < lo else BELOW if alpha > hi else CONSISTENT
+    v = (UNSTATED if alpha is None else ABOVE if alpha < lo else BELOW if alpha > hi
+         else CONSISTENT)
     return failures / runs, (lo, hi), v
 
 
@@ -153,13 +136,13 @@ def aggregate(results: Iterable[tuple[int, CheckResult]], confidence: float = 0.
     rows = []
     for (suite, check, solver), group in groups.items():
         counts = Counter(r.status for _, r in group)
-        alpha, source = stated_rate(suite, check)
+        alpha = stated_rate(suite, check)
         runs = counts[PASS] + counts[FAIL]
         rate, interval, v = verdict(counts[FAIL], runs, alpha, confidence)
         where = {status: [(seed, r.game, r.device) for seed, r in group if r.status == status]
                  for status in (FAIL, ERROR)}
         rows.append(Row(suite, check, solver, runs, counts[FAIL], counts[ERROR], counts[SKIP],
-                        counts[XFAIL], alpha, source, rate, interval, confidence, v,
+                        counts[XFAIL], alpha, rate, interval, confidence, v,
                         where[FAIL], where[ERROR]))
     return rows
 
@@ -185,98 +168,78 @@ class Sweep:
                 "rows": [r.to_dict() for r in self.rows]}
 
 
-class _GridProgress:
-    """One progress bar over the whole grid, fed by one runner run per seed."""
-
-    def __init__(self, progress: Any, grid: list[SweepCase]) -> None:
-        self.progress, self.grid, self.seed = progress, grid, None
-
-    def begin(self) -> None:
-        if self.progress:
-            self.progress.start(self.grid)
-
-    def start(self, cases: list[Case]) -> None:  # a seed's run starting: the bar goes on
-        pass
-
-    def case_started(self, case: Case) -> None:
-        if self.progress:
-            self.progress.case_started(SweepCase(self.seed, case))
-
-    def case_finished(self, case: Case, result: CheckResult) -> None:
-        if self.progress:
-            self.progress.case_finished(SweepCase(self.seed, case), result)
-
-    def close(self) -> None:  # a seed's run ended: the bar stays until the sweep ends
-        pass
-
-    def end(self) -> None:
-        if self.progress:
-            self.progress.close()
-
-
 def run_sweep(suites: list[str], solver_specs: list[str] | None, devices: list[str],
               seeds: range, budget: Budget | str, report_dir: Path,
               timeout_s: float | None = None, progress: Any = None, *,
               checks: Iterable[str] | None = None, confidence: float = 0.95,
-              the_plan: runner.Plan | None = None, **runner_options: Any) -> Sweep:
-    """Run every case of the plan at every seed through `mfcheck.runner.run` (one run per
-    seed, ``runner_options`` passed on: ``workers``, an executor, ...) and aggregate.
+              the_plan: runner.Plan | None = None, workers: int = 1, executor: str = "local",
+              scheduler: str | None = None) -> Sweep:
+    """Run every case of the plan at every seed as one stream of tasks, through one
+    executor (`mfcheck.executors.execute`: its worker processes or Dask cluster serve the
+    whole grid), and aggregate.
 
-    ``progress`` (a `mfcheck.progress.Progress`) sees the whole grid as one run.
+    Each seed's reports (``seed-<n>/``) are current after each of its cases; the aggregate
+    is rewritten as each seed completes. ``progress`` (a `mfcheck.progress.Progress`)
+    sees the whole grid as one run.
     """
     if not 0 < confidence < 1:
         raise UsageError(f"--confidence must lie in (0, 1), got {confidence:g}")
     budget = Budget(budget)
     report_dir = Path(report_dir)
     the_plan = select_checks(the_plan or runner.plan(suites, solver_specs, devices), checks)
-    grid = expand(the_plan, seeds)
-    for suite, check in dict.fromkeys((c.suite, c.check) for c in the_plan.cases):
-        stated_rate(suite, check)  # a bad declaration is bad usage before anything runs
-    names = the_plan.solver_names()
+    grid = expand(the_plan, seeds, budget, report_dir)
     info = {"command": "sweep", "seeds": f"{seeds.start}:{seeds.stop}", "seeds_asked": len(seeds),
             "budget": budget.value, "devices": devices, "suites": the_plan.suites,
-            "solvers": the_plan.solvers, "solver_names": names,
+            "solvers": the_plan.solvers, "solver_names": the_plan.solver_names(),
             "checks": list(dict.fromkeys(c.check for c in the_plan.cases)),
             "cases_per_seed": len(the_plan.cases), "confidence": confidence,
+            "executor": executor, "workers": workers,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     sweep = Sweep(seeds, [], [], [], info)
-    bar = _GridProgress(progress, grid)
-    bar.begin()
-    start = time.monotonic()
     try:
-        with _one_cluster(runner_options, the_plan.cases) as options:
-            for seed in seeds:
-                bar.seed = seed
-                results = runner.run(the_plan.suites, solver_specs, devices, seed, budget,
-                                     report_dir / f"seed-{seed}", timeout_s, bar,
-                                     the_plan=the_plan, **options)
-                sweep.results += [(seed, r) for r in results]
-                sweep.finished.append(seed)
+        write_sweep(report_dir, sweep)
+    except OSError as exc:
+        raise UsageError(f"cannot write the sweep's reports to {str(report_dir)!r}: "
+                         f"{exc}") from None
+    per_seed = len(the_plan.cases)
+    reports: dict[int, runner.Reports] = {}
+    start = time.monotonic()
+
+    def on_start(i: int) -> None:
+        if progress:
+            progress.case_started(grid[i])
+
+    finished = executors.execute(grid, on_start, executor=executor, workers=workers,
+                                 timeout_s=timeout_s or runner.DEFAULT_TIMEOUT_S[budget],
+                                 scheduler=scheduler)
+    if progress:
+        progress.start(grid)
+    try:
+        for i, result in finished:
+            seed = grid[i].seed
+            if seed not in reports:
+                reports[seed] = runner.Reports(report_dir / f"seed-{seed}",
+                                               runner.run_info(the_plan, devices, seed, budget))
+            seed_reports = reports[seed]
+            seed_reports.add(i % per_seed, result)
+            if progress:
+                progress.case_finished(grid[i], result)
+            if seed_reports.complete:
+                seed_reports.finish()
+                # Seed order, whatever the order seeds complete in: the aggregate's rows
+                # and lists are the same wherever the cases ran.
+                sweep.finished = sorted([*sweep.finished, seed])
+                sweep.results = sorted([*sweep.results, *((seed, r) for r in
+                                                          seed_reports.in_order())],
+                                       key=lambda pair: pair[0])
                 sweep.rows = aggregate(sweep.results, confidence)
                 info["wall_s"] = round(time.monotonic() - start, 1)
                 write_sweep(report_dir, sweep)
     finally:
-        bar.end()
+        finished.close()  # stops the workers, also on Ctrl-C
+        if progress:
+            progress.close()
     return sweep
-
-
-@contextmanager
-def _one_cluster(options: dict[str, Any], cases: list[Case]) -> Iterator[dict[str, Any]]:
-    """The runner options for every seed's run: on Dask with no scheduler given, the
-    address of one LocalCluster for the whole sweep, as the runner would start for one run
-    (a cluster per seed cost ≈ 15 s a seed on this 2-core machine)."""
-    workers = options.get("workers", 1)
-    if options.get("executor") != "dask" or options.get("scheduler") or workers < 1:
-        yield options  # (bad options: the runner says what is wrong)
-        return
-    try:
-        import distributed
-    except ImportError:
-        yield options  # the runner says what to install
-        return
-    cuda = any(c.device.startswith("cuda") for c in cases)
-    with executors.local_cluster(distributed, max(1, min(workers, len(cases))), cuda) as cluster:
-        yield {**options, "scheduler": cluster.scheduler_address}
 
 
 def write_sweep(report_dir: Path, sweep: Sweep) -> None:
@@ -293,7 +256,7 @@ def _cells(row: Row, names: dict[str, str]) -> tuple[str, ...]:
     interval = ("-" if row.interval is None else
                 f"[{row.interval[0]:.3g}, {row.interval[1]:.3g}]")
     return (row.suite, row.check, solver_label(row.solver, names), str(row.runs),
-            str(row.failures), str(row.errors), f"{row.alpha:g}",
+            str(row.failures), str(row.errors), "-" if row.alpha is None else f"{row.alpha:g}",
             "-" if row.rate is None else f"{row.rate:.3g}", interval, row.verdict)
 
 
@@ -312,9 +275,11 @@ def to_markdown(sweep: Sweep) -> str:
              f"(a correct check lands there with probability ≤ "
              f"{(1 - info['confidence']) / 2:.3g}), `below` when below, else `consistent`.",
              "", "| " + " | ".join(_HEADER) + " |", "|" + " --- |" * len(_HEADER)]
-    lines += ["| " + " | ".join(_cell(c) for c in _cells(r, names)) + " |" for r in sweep.rows]
-    sources = dict.fromkeys(r.alpha_source for r in sweep.rows)
-    lines += ["", "α: " + "; ".join(sources) + "."]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in _cells(r, names)) + " |" for r in sweep.rows]
+    lines += ["", "α: the false-failure rate per case the check states "
+              "(`Suite.check(..., false_failure_rate=)`); 0: the check is deterministic, any "
+              "failure is a bug; `-`: the check states none, its failures are counted, not "
+              "judged."]
     for r in sweep.rows:
         for label, where in (("failed", r.failed), ("errored", r.errored)):
             if where:

@@ -1,6 +1,6 @@
 """A suite ``coin`` whose checks fail at known seeds, for testing ``mfcheck sweep``.
 
-Each check states its false-failure rate by the attribute ``false_failure_rate`` (what
+Each check states its false-failure rate (``Suite.check(..., false_failure_rate=)``, what
 `mfcheck.sweep.stated_rate` reads), and fails on a known share of the seeds, so the
 aggregate's counts, intervals and verdicts are known exactly.
 """
@@ -22,43 +22,38 @@ def _fails_when(failed: bool, seed: int) -> Outcome:
     return Outcome(not failed, seed, None, None, f"seed {seed}")
 
 
-def states(rate: float):
-    """Mark a check function as stating the false-failure rate ``rate``."""
-    def mark(fn):
-        fn.false_failure_rate = rate
-        return fn
-    return mark
-
-
-@suite.check("fifth")
-@states(0.2)
+@suite.check("fifth", false_failure_rate=0.2)
 def fifth(solver, game, ctx):
     """Fails at every fifth seed: exactly its stated rate over 0:5k."""
     return _fails_when(ctx.seed % 5 == 0, ctx.seed)
 
 
-@suite.check("half", games={"a": lambda device: None, "b": lambda device: None})
-@states(0.05)
+@suite.check("half", games={"a": lambda device: None, "b": lambda device: None},
+             false_failure_rate=0.05)
 def half(solver, game, ctx):
     """Fails at every even seed, on both of its games: ten times its stated rate."""
     return _fails_when(ctx.seed % 2 == 0, ctx.seed)
 
 
-@suite.check("never")
-@states(0.5)
+@suite.check("never", false_failure_rate=0.5)
 def never(solver, game, ctx):
     """Never fails, though it states a rate of one half."""
     return _fails_when(False, ctx.seed)
 
 
-@suite.check("default-rate")
-def default_rate(solver, game, ctx):
-    """States no rate (the project default applies); fails at seed 3 only."""
+@suite.check("deterministic", false_failure_rate=0)
+def deterministic(solver, game, ctx):
+    """A deterministic check (rate 0) that fails at seed 3 only: any failure is a bug."""
     return _fails_when(ctx.seed == 3, ctx.seed)
 
 
-@suite.check("crashes")
-@states(0.1)
+@suite.check("unstated")
+def unstated(solver, game, ctx):
+    """States no rate; fails at seed 3 only."""
+    return _fails_when(ctx.seed == 3, ctx.seed)
+
+
+@suite.check("crashes", false_failure_rate=0.1)
 def crashes(solver, game, ctx):
     """Errors at every third seed, fails at none."""
     if ctx.seed % 3 == 0:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from mfcheck import registry, runner, sweep
-from mfcheck.check import FALSE_FAILURE_RATE, Case
+from mfcheck.check import Suite
 from mfcheck.cli import main
 from mfcheck.errors import UsageError
 from mfcheck.progress import Progress
@@ -47,13 +47,14 @@ def test_seeds_are_half_open_and_bad_ones_are_usage_errors():
             sweep.parse_seeds(bad)
 
 
-def test_the_grid_is_every_case_at_every_seed_seed_by_seed():
+def test_the_grid_is_every_case_at_every_seed_seed_by_seed(tmp_path):
     the_plan = runner.plan([fake_sweep.NAME], None, ["cpu"])
-    grid = sweep.expand(the_plan, range(3, 6))
+    grid = sweep.expand(the_plan, range(3, 6), "quick", tmp_path)
     assert len(grid) == 3 * len(the_plan.cases)
     assert [g.seed for g in grid] == [s for s in (3, 4, 5) for _ in the_plan.cases]
     assert [g.case for g in grid[:len(the_plan.cases)]] == the_plan.cases
     assert grid[0].id == f"{the_plan.cases[0].id}@seed=3"
+    assert {g.report_dir for g in grid[:len(the_plan.cases)]} == {tmp_path / "seed-3"}
 
 
 def test_select_checks_keeps_the_named_checks_and_refuses_unknown_ones():
@@ -71,7 +72,6 @@ def test_counts_intervals_and_verdicts_on_known_failures(tmp_path):
     rows = rows_by_check(result)
     fifth = rows["fifth"]
     assert (fifth.runs, fifth.failures, fifth.errors, fifth.alpha) == (50, 10, 0, 0.2)
-    assert fifth.alpha_source == "declared by coin::fifth"
     # The exact 95% Clopper–Pearson interval of 10/50 (R's binom.test: [0.1003, 0.3372]).
     assert fifth.interval == pytest.approx((0.10030, 0.33718), abs=5e-5)
     assert (fifth.rate, fifth.verdict) == (0.2, sweep.CONSISTENT)
@@ -84,11 +84,14 @@ def test_counts_intervals_and_verdicts_on_known_failures(tmp_path):
     never = rows["never"]
     assert (never.failures, never.verdict) == (0, sweep.BELOW)
     assert never.interval == pytest.approx((0.0, 1 - 0.025 ** (1 / 50)))
-    # One failure in 50 at the default 1e-4: the interval starts at 5.1e-4, above it.
-    default = rows["default-rate"]
-    assert (default.alpha, default.alpha_source) == (FALSE_FAILURE_RATE, sweep.DEFAULT_SOURCE)
-    assert (default.failures, default.failed, default.verdict) == (1, [(3, "-", "cpu")],
-                                                                   sweep.ABOVE)
+    # One failure in 50 of a deterministic check: any failure lies above a rate of 0.
+    deterministic = rows["deterministic"]
+    assert (deterministic.alpha, deterministic.failures, deterministic.failed,
+            deterministic.verdict) == (0, 1, [(3, "-", "cpu")], sweep.ABOVE)
+    # The same failure of a check that states no rate: counted, not judged.
+    unstated = rows["unstated"]
+    assert (unstated.alpha, unstated.failures, unstated.verdict) == (None, 1, sweep.UNSTATED)
+    assert unstated.interval == deterministic.interval
     # Errors are counted apart, not as runs nor as failures.
     crashes = rows["crashes"]
     assert (crashes.runs, crashes.failures, crashes.errors) == (33, 0, 17)
@@ -120,7 +123,7 @@ def test_a_case_result_depends_on_the_case_and_its_seed_only(tmp_path):
     b = run(tmp_path / "b", "3:9", workers=1)  # other seeds around it, in a worker process
     key = lambda res: {(s, r.check, r.game): (r.status, r.measured) for s, r in res.results
                        if 3 <= s < 6}
-    assert key(a) == key(b) and len(key(a)) == 3 * 7
+    assert key(a) == key(b) and len(key(a)) == 3 * 8
 
 
 def test_one_progress_bar_over_the_whole_grid(tmp_path):
@@ -135,11 +138,13 @@ def test_one_progress_bar_over_the_whole_grid(tmp_path):
     assert "[3/3] 2 passed, 1 failed" in tty.getvalue()
 
 
-def test_a_bad_declared_rate_is_refused_before_anything_runs(tmp_path, monkeypatch):
-    monkeypatch.setattr(fake_sweep.never, "false_failure_rate", 1.5)
-    with pytest.raises(UsageError, match=r"coin::never states false_failure_rate = 1.5"):
-        run(tmp_path, "0:2")
-    assert not (tmp_path / "seed-0").exists()
+def test_a_rate_outside_0_1_is_refused_where_the_check_is_declared():
+    suite = Suite("s", role="planner", description="", reference_solvers=[])
+    for bad in (1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match=r"check s::c: false_failure_rate must lie in "
+                                             r"\[0, 1\)"):
+            suite.check("c", false_failure_rate=bad)
+    assert not suite.checks
 
 
 def test_cli_sweep_exit_codes_and_table(tmp_path, capsys):
