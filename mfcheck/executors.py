@@ -24,6 +24,8 @@ orders the reports by index, so the executor changes nothing but the time.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import multiprocessing
 import os
 import signal
@@ -391,6 +393,15 @@ def _check_workers(client, cases: list[Case]) -> None:
                              "'cuda' (start GPU workers with --resources cuda=1)")
 
 
+class _LostSchedulerTraceback(logging.Filter):
+    """Drops the traceback Dask's client logs when a lost scheduler ends its reconnection
+    (a cancelled task, logged as an error with an empty message): mfcheck says what
+    happened in one line (`_outcome`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
 def _thread_shares(client) -> dict[str, int]:
     """Torch threads for each Dask worker's case processes: its machine's cores divided by
     the Dask worker threads on that machine (as the local executor divides this one's),
@@ -414,6 +425,9 @@ def _run_on_dask(tasks: list[Task], on_start: Callable[[int], None],
     cuda = any(c.device.startswith("cuda") for c in cases)
     cluster, client = _connect(distributed, max(1, min(n_workers, len(tasks))), scheduler, cuda)
     run_id = uuid.uuid4().hex
+    quiet = _LostSchedulerTraceback()
+    client_log = logging.getLogger("distributed.client")
+    client_log.addFilter(quiet)
     try:
         _check_workers(client, cases)
         shares = _thread_shares(client)
@@ -441,6 +455,7 @@ def _run_on_dask(tasks: list[Task], on_start: Callable[[int], None],
         except Exception:  # the cluster is going away anyway
             pass
         client.close()
+        client_log.removeFilter(quiet)
         if cluster is not None:
             cluster.close()
 

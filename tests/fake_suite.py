@@ -1,7 +1,9 @@
 """A tiny suite for testing mfcheck's runner, reports, CLI and pytest plugin.
 
 `register(monkeypatch)` makes it the suite ``fake`` of the registry (and a spawned
-worker gets it too: the runner hands the registry over).
+worker gets it too: the runner hands the registry over); `cli_driver` writes a script
+that runs the ``mfcheck`` command with it, for tests that drive the CLI in a process of
+its own (to signal or watch it).
 """
 
 from __future__ import annotations
@@ -61,3 +63,25 @@ def register(monkeypatch=None) -> None:
         registry.SUITE_MODULES[NAME] = __name__
     else:
         monkeypatch.setitem(registry.SUITE_MODULES, NAME, __name__)
+
+
+_DRIVER = """\
+import signal, sys
+# Ctrl-C as a terminal delivers it, whatever this process inherited: a shell without job
+# control starts background commands with SIGINT ignored, and children inherit that.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.path.insert(0, {tests!r})
+import fake_suite
+fake_suite.register()
+from mfcheck.cli import main
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def cli_driver(directory: Path) -> Path:
+    """A script in ``directory``: ``python SCRIPT ARGS`` runs ``mfcheck ARGS`` with this
+    suite registered (and the modules of tests/ importable, for solver specs)."""
+    script = Path(directory) / "drive.py"
+    script.write_text(_DRIVER.format(tests=str(Path(__file__).resolve().parent)))
+    return script

@@ -30,7 +30,6 @@ except ImportError:  # tests/ is a plain folder on sys.path, not a package
     import fake_suite
 
 S = fake_solvers.spec
-TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
@@ -132,23 +131,8 @@ def test_python_dash_m_runs_the_cli(monkeypatch, capsys):
     assert capsys.readouterr().err.startswith("mfcheck: error: unknown suite 'nosuch'")
 
 
-DRIVER = """\
-import signal, sys
-# Ctrl-C as a terminal delivers it, whatever this process inherited: a shell without job
-# control starts background commands with SIGINT ignored, and children inherit that.
-signal.signal(signal.SIGINT, signal.default_int_handler)
-sys.path.insert(0, {tests!r})
-import fake_suite
-fake_suite.register()
-from mfcheck.cli import main
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
-"""
-
-
 def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path):
-    driver = tmp_path / "drive.py"
-    driver.write_text(DRIVER.format(tests=str(TESTS)))
+    driver = fake_suite.cli_driver(tmp_path)
     reports = tmp_path / "reports"
     proc = subprocess.Popen(
         [sys.executable, str(driver), "run", "fake", "--solver", "fake_solvers:Good",

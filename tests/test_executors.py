@@ -8,6 +8,8 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -134,3 +136,78 @@ def test_a_worker_killed_mid_case_changes_nothing_but_the_time(tmp_path, cluster
                        workers=1)
     assert [r.status for r in dask] == [r.status for r in local]
     assert report(tmp_path / "dask") == report(tmp_path / "local")
+
+
+def test_case_processes_share_each_machine_s_cores_among_its_dask_threads(cluster):
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        shares = executors._thread_shares(client)
+    finally:
+        client.close()
+    # Two single-threaded workers on this machine: each case process gets half the cores,
+    # as the local executor's two workers would (not each Dask worker's whole machine).
+    assert set(shares) == set(cluster.scheduler_info["workers"])
+    assert set(shares.values()) == {max(1, (os.cpu_count() or 1) // 2)}
+
+
+def wait_for(predicate, what: str, seconds: float = 90):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} after {seconds:g} s"
+        time.sleep(0.05)
+
+
+def spawn(module: str, *args: str, log: Path) -> subprocess.Popen:
+    """``python -m module args`` in a session of its own (to kill it with its children)."""
+    # A worker elsewhere imports the suites and solvers as installed there: here, tests/.
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent),
+                                         os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False", "PYTHONPATH": path}
+    with open(log, "w") as out:
+        return subprocess.Popen([sys.executable, "-m", module, *args], stdout=out,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def test_a_lost_scheduler_ends_the_run_with_exit_1_and_the_results_on_disk(tmp_path):
+    """A scheduler of its own (it is killed), with one worker, as `dask scheduler` and
+    `dask worker` start them on other machines."""
+    address_file, reports, markers = tmp_path / "scheduler.json", tmp_path / "r", tmp_path / "m"
+    markers.mkdir()
+    processes = [spawn("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                       "--no-dashboard", "--scheduler-file", str(address_file),
+                       log=tmp_path / "scheduler.log")]
+    try:
+        wait_for(address_file.exists, "scheduler")
+        address = json.loads(address_file.read_text())["address"]
+        processes.append(spawn("distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--no-nanny", "--no-dashboard", log=tmp_path / "worker.log"))
+        slow = with_args(f"{__name__.rpartition('.')[2]}:Slow",
+                         {"marker_dir": str(markers), "seconds": 5.0})
+        run = subprocess.Popen(
+            [sys.executable, str(fake_suite.cli_driver(tmp_path)), "run", "fake", "--solver",
+             "fake_solvers:Good", "--solver", slow, "--device", "cpu", "--executor", "dask",
+             "--scheduler", address, "--report-dir", str(reports)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes.append(run)
+
+        def a_result_on_disk_and_slow_running() -> bool:
+            assert run.poll() is None, run.communicate()
+            path = reports / "report.json"
+            return (path.exists() and bool(json.loads(path.read_text())["results"])
+                    and any(markers.iterdir()))
+
+        wait_for(a_result_on_disk_and_slow_running, "finished case while Slow runs")
+        os.kill(processes[0].pid, signal.SIGKILL)
+        out, err = run.communicate(timeout=120)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL) if process is not run else run.kill()
+            process.wait()
+    assert run.returncode == 1, err
+    assert err.strip().splitlines() == [
+        f"mfcheck: error: the Dask scheduler at {address} went away mid-run; the finished "
+        f"results are in the reports"]  # one line: no traceback from Dask
+    data = json.loads((reports / "report.json").read_text())
+    assert data["complete"] is False and 0 < len(data["results"]) < data["planned"]
+    assert all(r["status"] == PASS for r in data["results"])
