@@ -350,32 +350,28 @@ def _import_distributed():
 
 
 def local_cluster(distributed, n_workers: int, cuda: bool):
-    """A LocalCluster on loopback set up as mfcheck's cases need it (`DASK_CONFIG`: workers
-    that may start the case processes, one retry after a worker dies; one thread each; a
-    ``cuda`` resource when cases need it). The runner starts one per run; a sweep one for
-    all its seeds."""
-    import dask
-    with dask.config.set(DASK_CONFIG):
-        return distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            host="127.0.0.1", resources={"cuda": 1} if cuda else None)
+    """A LocalCluster on loopback with one thread a worker and a ``cuda`` resource when
+    cases need it. Start it, and keep it, under ``dask.config.set(DASK_CONFIG)``: its
+    Nannies read ``distributed.worker.daemon`` again each time they restart a worker that
+    died, and a daemonic worker cannot start case processes."""
+    return distributed.LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        host="127.0.0.1", resources={"cuda": 1} if cuda else None)
 
 
 def _connect(distributed, n_workers: int, scheduler: str | None, cuda: bool):
     """A client of a new LocalCluster on loopback, or of the scheduler at ``scheduler``."""
-    import dask
     if scheduler is None:
         cluster = local_cluster(distributed, n_workers, cuda)
         return cluster, distributed.Client(cluster, set_as_default=False)
-    with dask.config.set(DASK_CONFIG):
-        try:
-            client = distributed.Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S,
-                                        set_as_default=False)
-            client.wait_for_workers(1, timeout=DASK_CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise MFCheckError(f"cannot use the Dask scheduler at {scheduler!r}: "
-                               f"{type(exc).__name__}: {exc}") from None
-        return None, client
+    try:
+        client = distributed.Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S,
+                                    set_as_default=False)
+        client.wait_for_workers(1, timeout=DASK_CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise MFCheckError(f"cannot use the Dask scheduler at {scheduler!r}: "
+                           f"{type(exc).__name__}: {exc}") from None
+    return None, client
 
 
 def _check_workers(client, cases: list[Case]) -> None:
@@ -393,13 +389,14 @@ def _check_workers(client, cases: list[Case]) -> None:
                              "'cuda' (start GPU workers with --resources cuda=1)")
 
 
-class _LostSchedulerTraceback(logging.Filter):
-    """Drops the traceback Dask's client logs when a lost scheduler ends its reconnection
-    (a cancelled task, logged as an error with an empty message): mfcheck says what
-    happened in one line (`_outcome`)."""
+class _LostSchedulerLog(logging.Filter):
+    """Drops what Dask's client logs when its scheduler is gone for good (its reconnection
+    cancelled as the client closes, a traceback with an empty message; or given up):
+    mfcheck says what happened in one line (`_outcome`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+        cancelled = record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError)
+        return not (cancelled or str(record.msg).startswith("Failed to reconnect to scheduler"))
 
 
 def _thread_shares(client) -> dict[str, int]:
@@ -421,11 +418,21 @@ def _run_on_dask(tasks: list[Task], on_start: Callable[[int], None],
     distributed = _import_distributed()
     if not tasks:
         return
+    import dask
+    # For the whole run, not only at the start: an in-process Nanny (LocalCluster) reads
+    # the settings again when it restarts a worker that died.
+    with dask.config.set(DASK_CONFIG):
+        yield from _dask_results(distributed, tasks, on_start, n_workers, timeout_s, scheduler)
+
+
+def _dask_results(distributed, tasks: list[Task], on_start: Callable[[int], None],
+                  n_workers: int, timeout_s: float, scheduler: str | None
+                  ) -> Iterator[tuple[int, CheckResult]]:
     cases = [t.case for t in tasks]
     cuda = any(c.device.startswith("cuda") for c in cases)
     cluster, client = _connect(distributed, max(1, min(n_workers, len(tasks))), scheduler, cuda)
     run_id = uuid.uuid4().hex
-    quiet = _LostSchedulerTraceback()
+    quiet = _LostSchedulerLog()
     client_log = logging.getLogger("distributed.client")
     client_log.addFilter(quiet)
     try:
@@ -449,8 +456,10 @@ def _run_on_dask(tasks: list[Task], on_start: Callable[[int], None],
             if started:
                 on_start(started.popleft())
     finally:
+        # (A cancelled future: the scheduler is gone, and client.run would try to reach it
+        # for DASK_CONNECT_TIMEOUT_S.)
         try:
-            if client.status == "running":
+            if client.status == "running" and not any(f.cancelled() for f in index):
                 client.run(_end_run, run_id)
         except Exception:  # the cluster is going away anyway
             pass

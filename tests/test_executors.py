@@ -52,12 +52,14 @@ def _fake_suite(monkeypatch):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One LocalCluster for the module: its startup costs seconds."""
+    """One LocalCluster for the module (its startup costs seconds), set up as the runner
+    sets up its own; Dask's settings hold while it starts, and then only while a run
+    sets them (as for the runner's own cluster)."""
     import dask
     with dask.config.set(executors.DASK_CONFIG):
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, host="127.0.0.1") as c:
-            yield c
+        c = executors.local_cluster(distributed, 2, cuda=False)
+    with c:
+        yield c
 
 
 def report(report_dir: Path) -> dict:
@@ -132,6 +134,12 @@ def test_a_worker_killed_mid_case_changes_nothing_but_the_time(tmp_path, cluster
                       executor="dask", scheduler=cluster.scheduler_address)
     killer.join()
     assert killed and len(list(markers.iterdir())) >= 2  # killed, then run again
+    client = distributed.Client(cluster, set_as_default=False)
+    try:  # the worker restarted in the dead one's place can run cases too
+        client.wait_for_workers(2, timeout=60)
+        assert not any(client.run(executors._is_daemon).values())
+    finally:
+        client.close()
     local = runner.run(["fake"], [slow, S("Good")], ["cpu"], 0, "quick", tmp_path / "local",
                        workers=1)
     assert [r.status for r in dask] == [r.status for r in local]
