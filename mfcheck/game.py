@@ -93,7 +93,9 @@ def check_distribution(x: Tensor, *, owner: str, what: str, atol: float,
                        error: type[Exception]) -> None:
     """Raise ``error`` unless every vector along the last axis of ``x`` is a distribution."""
     # The valid path in two reductions and no tensor of x's size: a NaN makes the minimum
-    # NaN (which fails ≥), −inf fails it, +inf fails the row sum.
+    # NaN (which fails ≥), −inf fails it, +inf fails the row sum. Values only: a tensor
+    # that carries a graph (a Jacobian being taken) is read without it.
+    x = x.detach()
     if x.numel() == 0 or (float(x.amin()) >= -atol
                           and float((x.sum(-1) - 1).abs().amax()) <= atol):
         return

@@ -1,12 +1,13 @@
 """The peers' report cards: every adapted peer solver (MFGLib's and OpenSpiel's algorithms,
 `mfcheck.adapters`) through every suite that applies to it, written to docs/peers.md.
 
-    python -m tests.peer_cards [--jobs J] [--timeout S] [--full] [--out PATH]
+    python -m tests.peer_cards [--jobs J] [--executor local|dask] [--scheduler ADDRESS]
+                               [--timeout S] [--full] [--out PATH]
                                [--solvers SPEC,...] [--suites SUITE,...] [--no-precision]
                                [--report-dir DIR] [--merge DIR ...] [--render DIR ...]
 
-Runs through mfcheck's own runner (`mfcheck.runner.run`: worker processes, a per-case
-timeout, CPU, seed 0), so a card's rows are what ``mfcheck run --solver SPEC --seed 0
+Runs through mfcheck's own runner (`mfcheck.runner.run`: worker processes, or a Dask
+cluster with ``--executor dask`` as for ``mfcheck run``; a per-case timeout, CPU, seed 0), so a card's rows are what ``mfcheck run --solver SPEC --seed 0
 --device cpu`` reports; mfcheck's checks of itself are left out. Then measures MFGLib's
 online mirror descent in float32 (MFGLib's precision) and float64 at 100, 1000 and 4000
 iterations (`precision_table`). ``--report-dir`` keeps the runner's report.json;
@@ -357,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.peer_cards",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--executor", choices=["local", "dask"], default="local",
+                        help="where the cases run, as for mfcheck run (docs/cli.md)")
+    parser.add_argument("--scheduler", default=None,
+                        help="the Dask scheduler's address (default with --executor dask: "
+                             "a LocalCluster of --jobs workers)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per case")
     parser.add_argument("--full", action="store_true", help="full budget (default quick)")
     parser.add_argument("--out", type=Path, default=PAGE)
@@ -386,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
                           if not any(s == c.solver and pattern in c.id
                                      for s, pattern in NOT_RUN)]
         results = runner.run(suites, specs, ["cpu"], SEED, budget, report_dir, args.timeout,
-                             workers=args.jobs, the_plan=the_plan)
+                             workers=args.jobs, the_plan=the_plan, executor=args.executor,
+                             scheduler=args.scheduler)
         results = [r for r in results if r.solver != HARNESS]
         precision = [] if args.no_precision else precision_table()
         wall = time.monotonic() - start
