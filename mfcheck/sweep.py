@@ -12,12 +12,13 @@ leaves the seeds it finished counted.
 The aggregate has one row per (suite, check, solver): ``runs`` = the cases that gave a
 verdict (pass or fail; one per seed, game and device), ``failures`` = those that failed,
 errors, skips and expected failures counted apart. Each case of a check is one test at the
-check's stated false-failure rate α (`stated_rate`: ``Suite.check(..., false_failure_rate=)``), so a correct solver fails
-Binomial(runs, α) of them. The row gives the observed rate with its exact (Clopper–Pearson)
-interval at ``confidence`` and a verdict: ``above`` when the interval lies above α (more
-false alarms than stated: a calibration problem, or a bug), ``below`` when it lies below
-(the check is conservative), ``consistent`` when α lies in it. A correct check is called
-``above`` with probability at most (1 − confidence)/2.
+check's stated false-failure rate α (`stated_rate`, as ``Suite.check`` declares it), so a
+correct solver fails Binomial(runs, α) of them. The row gives the observed rate with its
+exact (Clopper–Pearson) interval at ``confidence`` and a verdict: ``above`` when the
+interval lies above α (more false alarms than stated: a calibration problem, or a bug),
+``below`` when it lies below (the check is conservative), ``consistent`` when α lies in
+it, `UNSTATED` for a check that states no rate. A correct check is called ``above`` with
+probability at most (1 − confidence)/2.
 """
 
 from __future__ import annotations
