@@ -7,6 +7,8 @@ plan order, and a case's seed depends only on the case.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,26 +96,37 @@ def run(suites: list[str], solver_specs: list[str] | None, devices: list[str], s
     cases = the_plan.cases
     reports = Reports(report_dir, run_info(the_plan, devices, seed, budget))
     tasks = [Task(case, seed, budget.value, report_dir) for case in cases]
-
-    def on_start(i: int) -> None:
-        if progress:
-            progress.case_started(cases[i])
-
-    finished = execute(tasks, on_start, executor=executor, workers=workers,
-                       timeout_s=timeout_s or DEFAULT_TIMEOUT_S[budget], scheduler=scheduler)
-    if progress:
-        progress.start(cases)
-    try:
+    with closing(finished_tasks(tasks, cases, progress, budget, timeout_s, workers=workers,
+                                executor=executor, scheduler=scheduler)) as finished:
         for i, result in finished:
             reports.add(i, result)
-            if progress:
-                progress.case_finished(cases[i], result)
-    finally:
-        finished.close()  # stops the workers, also on Ctrl-C
-        if progress:
-            progress.close()
     reports.finish()
     return reports.in_order()
+
+
+def finished_tasks(tasks: list[Task], shown: list, progress: Any, budget: Budget,
+                   timeout_s: float | None, **where: Any) -> Iterator[tuple[int, CheckResult]]:
+    """`execute` ``tasks`` (``where``: workers, executor, scheduler; ``timeout_s`` defaults
+    to the budget's) and yield ``(index, result)`` as each finishes, keeping ``progress``
+    told: it shows ``shown[i]`` for the i-th task (a run's case, a sweep's task). Close
+    it (``contextlib.closing``) to stop the workers at once, also on Ctrl-C."""
+    def on_start(i: int) -> None:
+        if progress:
+            progress.case_started(shown[i])
+
+    finished = execute(tasks, on_start, timeout_s=timeout_s or DEFAULT_TIMEOUT_S[budget],
+                       **where)
+    if progress:
+        progress.start(shown)
+    try:
+        for i, result in finished:
+            yield i, result
+            if progress:
+                progress.case_finished(shown[i], result)
+    finally:
+        finished.close()
+        if progress:
+            progress.close()
 
 
 def run_info(the_plan: Plan, devices: list[str], seed: int, budget: Budget) -> RunInfo:

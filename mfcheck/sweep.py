@@ -28,6 +28,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,17 +206,9 @@ def run_sweep(suites: list[str], solver_specs: list[str] | None, devices: list[s
     per_seed = len(the_plan.cases)
     reports: dict[int, runner.Reports] = {}
     start = time.monotonic()
-
-    def on_start(i: int) -> None:
-        if progress:
-            progress.case_started(grid[i])
-
-    finished = executors.execute(grid, on_start, executor=executor, workers=workers,
-                                 timeout_s=timeout_s or runner.DEFAULT_TIMEOUT_S[budget],
-                                 scheduler=scheduler)
-    if progress:
-        progress.start(grid)
-    try:
+    with closing(runner.finished_tasks(grid, grid, progress, budget, timeout_s,
+                                       workers=workers, executor=executor,
+                                       scheduler=scheduler)) as finished:
         for i, result in finished:
             seed = grid[i].seed
             if seed not in reports:
@@ -223,8 +216,6 @@ def run_sweep(suites: list[str], solver_specs: list[str] | None, devices: list[s
                                                runner.run_info(the_plan, devices, seed, budget))
             seed_reports = reports[seed]
             seed_reports.add(i % per_seed, result)
-            if progress:
-                progress.case_finished(grid[i], result)
             if seed_reports.complete:
                 seed_reports.finish()
                 # Seed order, whatever the order seeds complete in: the aggregate's rows
@@ -236,10 +227,6 @@ def run_sweep(suites: list[str], solver_specs: list[str] | None, devices: list[s
                 sweep.rows = aggregate(sweep.results, confidence)
                 info["wall_s"] = round(time.monotonic() - start, 1)
                 write_sweep(report_dir, sweep)
-    finally:
-        finished.close()  # stops the workers, also on Ctrl-C
-        if progress:
-            progress.close()
     return sweep
 
 
@@ -276,7 +263,8 @@ def to_markdown(sweep: Sweep) -> str:
              f"(a correct check lands there with probability ≤ "
              f"{(1 - info['confidence']) / 2:.3g}), `below` when below, else `consistent`.",
              "", "| " + " | ".join(_HEADER) + " |", "|" + " --- |" * len(_HEADER)]
-    lines += ["| " + " | ".join(markdown_cell(c) for c in _cells(r, names)) + " |" for r in sweep.rows]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in _cells(r, names)) + " |"
+              for r in sweep.rows]
     lines += ["", "α: the false-failure rate per case the check states "
               "(`Suite.check(..., false_failure_rate=)`); 0: the check is deterministic, any "
               "failure is a bug; `-`: the check states none, its failures are counted, not "
