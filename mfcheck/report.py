@@ -267,6 +267,7 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
     c = summary(results)
     state = "complete" if complete else f"in progress or interrupted: {len(results)} of " \
                                         f"{info.planned} cases finished"
+    solvers = ", ".join(_solver_cell(s, info) for s in info.solvers) or "reference solvers"
     lines = [
         "# mfcheck report", "",
         "| | |", "| --- | --- |",
@@ -276,7 +277,7 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
         f"| seed | {info.seed} |",
         f"| budget | {info.budget} |",
         f"| suites | {', '.join(info.suites)} |",
-        f"| solvers | {markdown_cell(', '.join(_solver_cell(s, info) for s in info.solvers) or 'reference solvers')} |",
+        f"| solvers | {markdown_cell(solvers)} |",
         f"| started | {info.started} |",
         f"| run | {state} |", "",
         f"**{summary_text(results) if results else counts_text(c)}**", "",
@@ -302,7 +303,8 @@ def to_markdown(info: RunInfo, results: list[CheckResult], report_dir: Path | No
             lines.append(
                 f"| {r.status.upper()} | {r.check} | {markdown_cell(r.game)} "
                 f"| {markdown_cell(solver_label(r.solver, info.solver_names))} | {r.device} "
-                f"| {markdown_cell(format_value(r.measured))} | {markdown_cell(format_value(r.expected))} "
+                f"| {markdown_cell(format_value(r.measured))} "
+                f"| {markdown_cell(format_value(r.expected))} "
                 f"| {markdown_cell(format_value(r.tolerance))} | {r.duration_s:.2f}s "
                 f"| {markdown_cell(r.message)}{_artifact_links(r, report_dir)} |")
         lines.append("")

@@ -159,8 +159,8 @@ def _record(margin: torch.Tensor) -> str:
     return f"won {won}, drew {drawn}, lost {n - won - drawn} of {n} games"
 
 
-# unstated: the sign test's α bounds a false pass (a claim); a correct learner fails with 1 − power,
-# not computed
+# unstated: the sign test's α bounds a false pass (a claim); a correct learner fails with
+# 1 − power, not computed
 @suite.check("beats-random", applies=takes_features, false_failure_rate=None)
 def beats_random(learner, game, ctx: Context) -> Outcome:
     """Trained by self-play, it beats a random army (score (wins + ½ draws)/games above ½) in significantly more replicas than it loses to it (exact sign test over replicas, rate 1e-4)."""

@@ -347,8 +347,8 @@ START_CHAINS = 256
 START_MIDPOINT = 0.5
 
 
-# Hoeffding at α/2 per start, for a sampler whose one-sweep ⟨|m|⟩ lies below 0.36 (hot) and above
-# 0.64 (cold); see the body
+# Hoeffding at α/2 per start, for a sampler whose one-sweep ⟨|m|⟩ lies below 0.36 (hot) and
+# above 0.64 (cold); see the body
 @suite.check("start-honoured", games=_settings(**{"L16,T=1.5": Setting(16, (1.5,))}),
              false_failure_rate=ALPHA)
 def start_honoured(sampler, setting: Setting, ctx: Context) -> Outcome:

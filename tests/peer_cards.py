@@ -7,10 +7,11 @@
                                [--report-dir DIR] [--merge DIR ...] [--render DIR ...]
 
 Runs through mfcheck's own runner (`mfcheck.runner.run`: worker processes, or a Dask
-cluster with ``--executor dask`` as for ``mfcheck run``; a per-case timeout, CPU, seed 0), so a card's rows are what ``mfcheck run --solver SPEC --seed 0
---device cpu`` reports; mfcheck's checks of itself are left out. Then measures MFGLib's
-online mirror descent in float32 (MFGLib's precision) and float64 at 100, 1000 and 4000
-iterations (`precision_table`). ``--report-dir`` keeps the runner's report.json;
+cluster with ``--executor dask`` as for ``mfcheck run``; a per-case timeout, CPU, seed 0),
+so a card's rows are what ``mfcheck run --solver SPEC --seed 0 --device cpu`` reports;
+mfcheck's checks of itself are left out. Then measures MFGLib's online mirror descent in
+float32 (MFGLib's precision) and float64 at 100, 1000 and 4000 iterations
+(`precision_table`). ``--report-dir`` keeps the runner's report.json;
 ``--render DIR ...`` rewrites the page from kept runs (each DIR a ``--report-dir``: its
 report.json and the peer_cards.json beside it) without running anything, e.g. after adding
 readings; ``--merge DIR ...`` adds kept runs to the page of a new run, so the cards of a

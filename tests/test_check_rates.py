@@ -40,7 +40,8 @@ def registered() -> dict[tuple[str, str], float | None]:
 def test_every_check_states_a_rate_in_range():
     rates = registered()
     missing = sorted(key for key, rate in rates.items() if rate is None and key not in UNSTATED)
-    assert not missing, f"checks with no false_failure_rate (state one, or allow-list it with why): {missing}"
+    assert not missing, (f"checks with no false_failure_rate (state one, or allow-list it "
+                         f"with why): {missing}")
     for key, rate in rates.items():
         if rate is not None:
             assert 0 <= rate < 1, f"{key}: false_failure_rate {rate!r} outside [0, 1)"
@@ -60,7 +61,8 @@ def test_statistical_rates_are_the_project_alpha_or_a_multiple():
         if rate:
             k = rate / FALSE_FAILURE_RATE
             assert math.isclose(k, round(k)) and round(k) >= 1, (
-                f"{key}: rate {rate!r} is not a multiple of FALSE_FAILURE_RATE {FALSE_FAILURE_RATE}")
+                f"{key}: rate {rate!r} is not a multiple of FALSE_FAILURE_RATE "
+                f"{FALSE_FAILURE_RATE}")
 
 
 @pytest.mark.parametrize("rate", [1.5, 1.0, -0.1])

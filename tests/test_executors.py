@@ -209,8 +209,10 @@ def test_a_lost_scheduler_ends_the_run_with_exit_1_and_the_results_on_disk(tmp_p
         out, err = run.communicate(timeout=120)
     finally:
         for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL) if process is not run else run.kill()
+            if process.poll() is None and process is run:
+                run.kill()
+            elif process.poll() is None:  # the scheduler or the worker, with its children
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert run.returncode == 1, err
     assert err.strip().splitlines() == [

@@ -118,8 +118,8 @@ def snapshot_exploitability(setting: LearnerGame, n_agents: int, device) -> floa
     return float(exploitability(game, tables, temperature=setting.temperature).mean())
 
 
-# unstated: as same-equilibrium (TOST: α is a false-pass rate, the false-failure rate is 1 − power
-# at the measured SEs)
+# unstated: as same-equilibrium (TOST: α is a false-pass rate, the false-failure rate is
+# 1 − power at the measured SEs)
 @suite.check("same-performance", games=EQUILIBRIUM_GAMES, applies=is_tmf_learner,
              false_failure_rate=None)
 def same_performance(learner, setting: LearnerGame, ctx: Context) -> Outcome:

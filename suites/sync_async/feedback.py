@@ -80,8 +80,8 @@ def table_distance(p: Tensor, q: Tensor) -> Tensor:
     return (p - q).abs().sum(-1).mean(-1)
 
 
-# unstated: TOST's α bounds a false pass; a correct learner fails with 1 − power, which depends on
-# its spread over replicas
+# unstated: TOST's α bounds a false pass; a correct learner fails with 1 − power, which
+# depends on its spread over replicas
 @suite.check("population-feedback", games=FEEDBACK_GAMES, applies=is_tmf_learner,
              false_failure_rate=None)
 def population_feedback(learner, setting: MyopicGame, ctx: Context) -> Outcome:
